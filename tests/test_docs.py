@@ -1,0 +1,69 @@
+"""The documentation site builds offline and shows the API of every module."""
+import importlib
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _module_notebooks():
+    "(notebook, module name) for every notebook with a `default_exp`."
+    out = []
+    for nb_path in sorted((ROOT / 'nbs').glob('[0-9]*.ipynb')):
+        nb = nbformat.read(nb_path, as_version=4)
+        for c in nb.cells:
+            m = re.search(r'^#\|\s*default_exp\s+(\S+)', c.source, re.M)
+            if m: out.append((nb_path, m[1])); break
+    return out
+
+
+@pytest.fixture(scope='module')
+def site(tmp_path_factory):
+    dest = tmp_path_factory.mktemp('docs')
+    t0 = time.time()
+    subprocess.run([sys.executable, '-m', 'rvm_nb.docs', '--dest', str(dest), '--no-readme'], cwd=ROOT, check=True)
+    return dest, time.time() - t0
+
+
+def test_site_builds_within_a_minute(site):
+    dest, secs = site
+    assert (dest / 'index.html').is_file()
+    assert secs < 60, f'docs build took {secs:.0f}s'
+
+
+def test_front_page_is_index_notebook(site):
+    page = (site[0] / 'index.html').read_text()
+    assert 'The flow of data' in page and 'bash tools/test.sh' in page
+
+
+@pytest.mark.parametrize('nb_path,module', _module_notebooks(), ids=lambda x: getattr(x, 'name', x))
+def test_module_page_shows_its_api(site, nb_path, module):
+    page_path = site[0] / f'{module.split(".")[-1]}.html'
+    assert page_path.is_file(), f'no page for rvm_nb.{module}'
+    page = page_path.read_text()
+    api = importlib.import_module(f'rvm_nb.{module}').__all__
+    assert api, f'rvm_nb.{module} exports nothing'
+    missing = [name for name in api if f'>{name}<' not in page]
+    assert not missing, f'{page_path.name} lacks the API entries {missing}'
+    assert 'nbdev_export()' not in page, 'a #| hide cell leaked into the page'
+    assert not re.search(r'<script[^>]+src="https?://', page), 'page loads a script from another host'
+
+
+def test_readme_is_generated_from_index():
+    from rvm_nb.docs import readme_markdown
+    assert (ROOT / 'README.md').read_text() == readme_markdown(ROOT / 'nbs' / 'index.ipynb'), \
+        'README.md is stale: run `rvm-docs` (it regenerates README.md from nbs/index.ipynb)'
+
+
+def test_readme_starts_with_the_two_setup_commands():
+    lines = (ROOT / 'README.md').read_text().splitlines()
+    fence = lines.index('```sh')
+    commands = lines[fence + 1:lines.index('```', fence + 1)]
+    assert [c.split('#')[0].strip() for c in commands] == ['bash tools/demo.sh', 'bash tools/test.sh']
+    assert all(not l.strip() or l.startswith(('#', '>')) for l in lines[:fence]), 'only the title may precede them'

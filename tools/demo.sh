@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The main job on the built-in sample data, from a fresh machine: install, then run it; results in runs/demo/.
+# (The trainer, the sample data and the evaluation are built issue by issue; this script grows with them and
+# its command line stays `bash tools/demo.sh`.)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/install.sh
+export PYTHONUNBUFFERED=1 MPLBACKEND=Agg
+run=runs/demo
+mkdir -p "$run"
+.venv/bin/python - "$run" <<'PY'
+import sys
+from rvm_nb.config import environment_report, save_json
+print('environment ->', save_json(environment_report(), f'{sys.argv[1]}/environment.json'))
+PY
+.venv/bin/rvm-docs --dest "$run/docs" --no-readme
+echo "demo finished: see $run/"

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# One install path for everything (README, CI, tests): a virtual environment in .venv with the
+# requirements recorded in settings.ini, nbdev 2's pins, and this package in editable mode.
+# Re-running is cheap: a stamp of settings.ini + this script skips pip when nothing changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3.11}
+command -v "$PY" >/dev/null || PY=python3
+if ! "$PY" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+  echo "install.sh: need Python 3.11 (torch 2.14.1 wheels on this machine are cp311); found $("$PY" --version)" >&2
+  exit 1
+fi
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+# pip's output is shown only when it fails (minus the "Location ... is ignored" lines that this
+# machine's pip.conf causes and that mean nothing)
+quiet_pip() {
+  local log; log=$(mktemp)
+  if ! "$@" >"$log" 2>&1; then grep -v '^WARNING: Location' "$log" >&2; rm -f "$log"; return 1; fi
+  rm -f "$log"
+}
+stamp=.venv/.rvm_nb-install-stamp
+want=$(cat settings.ini setup.py tools/install.sh | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "== installing into .venv (first time: ~2 min, ~6 GB) =="
+  quiet_pip .venv/bin/python -m pip install -q --upgrade pip
+  quiet_pip .venv/bin/python -m pip install -q -e ".[dev]"
+  .venv/bin/python -m pip check >/dev/null 2>&1 || { .venv/bin/python -m pip check; exit 1; }
+  # exactly one OpenCV distribution: two of them share site-packages/cv2 and break each other
+  n_cv2=$(.venv/bin/python -m pip list 2>/dev/null | grep -ciE '^opencv-(contrib-)?python(-headless)? ' || true)
+  [ "$n_cv2" = 1 ] || { echo "install.sh: expected exactly one OpenCV distribution, found $n_cv2" >&2; exit 1; }
+  .venv/bin/python -c 'import torch, torchvision, timm, cv2, av, nbdev, papermill, rvm_nb' \
+    || { echo "install.sh: import check failed" >&2; exit 1; }
+  echo "$want" > "$stamp"
+fi

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Install (idempotent), then run every test: notebooks (as nbdev_test does), export/clean in sync, docs,
+# integration tests. Extra arguments go to pytest, e.g. `bash tools/test.sh --flags slow -k model`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/install.sh
+export PYTHONUNBUFFERED=1 MPLBACKEND=Agg
+exec .venv/bin/python -m pytest tests -q -p no:cacheprovider --durations=8 "$@"
