@@ -88,11 +88,13 @@ def nav_bar(pages: list[tuple[str, str]], here: str) -> str:
     links = ''.join(f'<a href="{f}"{" class=here" if f == here else ""}>{html.escape(t)}</a>' for t, f in pages)
     return f'<nav class="rvm-nav"><span class="brand">rvm_nb</span>{links}</nav>'
 
-def render_page(nb, title: str, nav: str) -> str:
-    "A standalone HTML page for processed notebook `nb`."
+def render_page(nb, title: str, nav: str, description: str = '') -> str:
+    "A standalone HTML page for processed notebook `nb`, headed by `title` and `description`."
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
-    exp = HTMLExporter(template_name='lab')
+    nb = copy.deepcopy(nb)
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell(f'# {title}' + (f'\n\n> {description}' if description else '')))
+    exp = HTMLExporter(template_name='lab', exclude_input_prompt=True, exclude_output_prompt=True)
     exp.register_preprocessor(TagRemovePreprocessor(remove_input_tags={'remove_input'}, remove_cell_tags={'remove_cell'},
                                                     remove_all_outputs_tags={'remove_output'}, enabled=True), enabled=True)
     body, _ = exp.from_notebook_node(nb, resources={'metadata': {'name': title}})
@@ -134,7 +136,8 @@ def build_docs(dest: str | Path | None = None, readme: bool = True, verbose: boo
     for (p, nb), m, f, t in zip(nbs, metas, files, titles):
         prepare_cells(nb)
         pages.append(dest / f)
-        pages[-1].write_text(render_page(nb, m.get('title', t), nav_bar(list(zip(titles, files)), f)), encoding='utf-8')
+        page = render_page(nb, m.get('title', t), nav_bar(list(zip(titles, files)), f), m.get('description', ''))
+        pages[-1].write_text(page, encoding='utf-8')
     if readme: (root / 'README.md').write_text(readme_markdown(root / 'nbs' / 'index.ipynb'), encoding='utf-8')
     if verbose: print(f'{len(pages)} pages -> {dest} in {time.time() - t0:.1f}s')
     return pages
