@@ -428,6 +428,7 @@ def _register_timm_models():
                                         feature_cfg=dict(feature_cls='getter', out_indices=(0, 1, 2, 3)), **kwargs)
         entry.__name__ = entry.__qualname__ = n
         entry.__module__ = __name__
-        register_model(entry)
+        entry.__doc__ = f'timm entry point for UniRepLKNet-{variant.upper()} (`pretrained=True` needs `pretrained_cfg_overlay=dict(file=...)`).'
+        globals()[n] = register_model(entry)  # timm lists it in __all__, so it must be a module attribute too
 
 _register_timm_models()
