@@ -112,7 +112,8 @@ def latency_ratios(rows: list, num: str = 'unireplknet', den: str = 'mobilenetv3
     key = lambda r: (r['form'], r['layout'], r['height'], r['width'], r['ratio'], r['device'], r['dtype'], r['compiled'])
     dens = {key(r): r for r in rows if r['variant'] == den}
     return [{'ratio_of': f'{num}/{den}', 'form': r['form'], 'layout': r['layout'], 'resolution': f"{r['width']}x{r['height']}",
-             'downsample_ratio': r['ratio'], 'dtype': r['dtype'], 'latency_ratio': round(r['latency_ms'] / dens[key(r)]['latency_ms'], 2)}
+             'downsample_ratio': r['ratio'], 'device': r['device'], 'dtype': r['dtype'], 'compiled': r['compiled'],
+             'latency_ratio': round(r['latency_ms'] / dens[key(r)]['latency_ms'], 2)}
             for r in rows if r['variant'] == num and key(r) in dens]
 
 # %% ../nbs/95_bench.ipynb #39ea724e
