@@ -20,7 +20,8 @@ from .model import MattingNetwork, reparameterize_model
 
 # %% auto #0
 __all__ = ['MODEL_COLUMNS', 'count_macs', 'n_params', 'Case', 'time_round_robin', 'model_cases', 'bench_model', 'latency_ratios',
-           'format_table', 'write_csv', 'profile_table', 'run_model_benchmark', 'main']
+           'format_table', 'write_csv', 'data_settings', 'loader_rate', 'augmentation_ms', 'bench_data',
+           'profile_table', 'run_model_benchmark', 'run_data_benchmark', 'main']
 
 # %% ../nbs/95_bench.ipynb #b5441ad6
 def count_macs(model, *args, **kwargs) -> float:
@@ -133,6 +134,48 @@ def write_csv(rows: list, path: str | Path) -> Path:
         w = csv.DictWriter(f, fieldnames=list(rows[0])); w.writeheader(); w.writerows(rows)
     return path
 
+# %% ../nbs/95_bench.ipynb #d6f1c05b
+def data_settings(paths) -> dict:
+    "name -> dataset for the stage-1 loader and the two stage-3 loaders, on `paths` (a `DataPaths`)."
+    from rvm_nb.augment import VIDEOMATTE_TRAIN
+    from rvm_nb.data import TrainFrameSampler, VideoMatteDataset
+    def vm(root, size, T):
+        return VideoMatteDataset(root, 'train', paths.background_images / 'train', paths.background_videos / 'train', size=size,
+                                 seq_length=T, seq_sampler=TrainFrameSampler(), transform=VIDEOMATTE_TRAIN(size))
+    return {'stage1 lr 512 T15': vm(paths.videomatte_sd, 512, 15), 'stage3 lr 512 T20': vm(paths.videomatte_hd, 512, 20),
+            'stage3 hr 2048 T3': vm(paths.videomatte_hd, 2048, 3)}
+
+def loader_rate(ds, workers: int, batches: int = 8) -> float:
+    "Clips per second a DataLoader (batch 1, `workers` processes) delivers, after its first batch."
+    from torch.utils.data import DataLoader
+    dl = iter(DataLoader(ds, batch_size=1, shuffle=True, num_workers=workers, generator=torch.Generator().manual_seed(0)))
+    next(dl)
+    t0 = time.perf_counter()
+    for _ in range(batches): next(dl)
+    return batches / (time.perf_counter() - t0)
+
+def augmentation_ms(ds, clips: int = 5) -> float:
+    "Median milliseconds of the dataset's augmentation per clip, on frames already loaded."
+    transform, ds.transform = ds.transform, None
+    try:
+        raw = [ds[i] for i in range(clips)]
+        times = []
+        for i, (f, p, b) in enumerate(raw):
+            t0 = time.perf_counter(); transform(f, p, b, ds.rng(i)); times.append(time.perf_counter() - t0)
+    finally: ds.transform = transform
+    return statistics.median(times) * 1e3
+
+def bench_data(paths, workers=(0, 1, 2), batches: int = 8) -> list:
+    "One row per (loader, workers): clips/s and frames/s; plus the augmentation's cost per clip."
+    rows = []
+    for name, ds in data_settings(paths).items():
+        aug = augmentation_ms(ds)
+        for w in workers:
+            rate = loader_rate(ds, w, batches)
+            rows.append({'loader': name, 'workers': w, 'clips_per_s': round(rate, 2), 'frames_per_s': round(rate * ds.T, 1),
+                         'ms_per_clip': round(1e3 / rate, 1), 'augment_ms_per_clip': round(aug, 1)})
+    return rows
+
 # %% ../nbs/95_bench.ipynb #6c0eb3c9
 def profile_table(case: Case, steps: int = 5, rows: int = 15) -> str:
     "torch.profiler table (self time, by input shape) of `steps` calls of `case` after warm-up."
@@ -170,10 +213,22 @@ def run_model_benchmark(out_dir: str | Path | None = None, iters: int = 20, warm
     print(f'\nwrote {out}/model.csv, model_ratios.csv, model_env.json')
     return rows
 
+def run_data_benchmark(out_dir: str | Path | None = None, batches: int = 8, data_config=None) -> list:
+    "The data benchmark on the configured datasets (default: the built-in sample set); writes `data.csv`."
+    from rvm_nb.data import load_data_paths, sample_data_paths
+    paths = load_data_paths(data_config) if data_config else sample_data_paths()
+    rows = bench_data(paths, batches=batches)
+    print(format_table(rows))
+    out = Path(out_dir or runs_dir() / 'bench')
+    write_csv(rows, out / 'data.csv')
+    print(f'\nwrote {out}/data.csv')
+    return rows
+
 def main(argv=None):
-    "Command line: `python -m rvm_nb.bench model [--iters N] [--compiled] [--out DIR]`."
+    "Command line: `python -m rvm_nb.bench {model,data} [--iters N] [--compiled] [--out DIR]`."
     ap = argparse.ArgumentParser(prog='python -m rvm_nb.bench', description='Benchmarks; tables printed, CSVs under runs/bench/.')
-    ap.add_argument('which', choices=['model'], help='which benchmark to run')
+    ap.add_argument('which', choices=['model', 'data'], help='which benchmark to run')
+    ap.add_argument('--data-config', default=None, help='data: JSON of dataset roots (default: the built-in sample set)')
     ap.add_argument('--iters', type=int, default=20, help='timed rounds (default 20)')
     ap.add_argument('--warmup', type=int, default=3, help='untimed rounds first (default 3)')
     ap.add_argument('--compiled', action='store_true', help='add torch.compile (Inductor) rows for the deploy form')
@@ -182,7 +237,9 @@ def main(argv=None):
     ap.add_argument('--out', default=None, help='output folder (default runs/bench)')
     a = ap.parse_args(argv)
     if a.iters < 1: ap.error('--iters must be >= 1')
-    run_model_benchmark(a.out, a.iters, a.warmup, a.compiled, not a.no_profile, a.threads)
+    if a.threads: torch.set_num_threads(a.threads)
+    if a.which == 'data': run_data_benchmark(a.out, a.iters, a.data_config)
+    else: run_model_benchmark(a.out, a.iters, a.warmup, a.compiled, not a.no_profile, a.threads)
 
 # notebook shells run this cell as __main__ too, but have no __file__
 if __name__ == '__main__' and '__file__' in globals(): main()
