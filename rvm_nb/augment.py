@@ -16,8 +16,8 @@ import torchvision.transforms.v2.functional as TF
 # %% auto #0
 __all__ = ['EASINGS', 'easing', 'random_easing', 'ease_weights', 'affine_matrix', 'random_affine', 'motion_matrices',
            'crop_matrix', 'warp', 'add_noise', 'motion_color_jitter', 'to_grayscale', 'sharpen', 'motion_blur',
-           'crop_box', 'MotionAugmentation', 'VIDEOMATTE_TRAIN', 'VIDEOMATTE_VALID', 'IMAGEMATTE', 'random_resized_box',
-           'color_jitter', 'SegmentationImageAugmentation', 'SegmentationVideoAugmentation']
+           'crop_box', 'as_clip', 'MotionAugmentation', 'VIDEOMATTE_TRAIN', 'VIDEOMATTE_VALID', 'IMAGEMATTE',
+           'random_resized_box', 'color_jitter', 'SegmentationImageAugmentation', 'SegmentationVideoAugmentation']
 
 # %% ../nbs/03_augment.ipynb #d240c3f8
 def _bounce_out(t):
@@ -149,6 +149,15 @@ def crop_box(rng, w: float, h: float, ratio=(0.9, 1.1)) -> tuple:
     cw, ch = (w, round(w / ratio[0])) if r < ratio[0] else (round(h * ratio[1]), h) if r > ratio[1] else (w, h)
     return ((w - cw) // 2, (h - ch) // 2, cw, ch)
 
+def as_clip(frames) -> torch.Tensor:
+    "A float (T,C,H,W) clip in [0,1] from a list of uint8 (H,W[,C]) arrays or a uint8/float (T,C,H,W) tensor."
+    if isinstance(frames, torch.Tensor):
+        if frames.ndim != 4: raise ValueError(f'expected a (T,C,H,W) tensor, got shape {tuple(frames.shape)}')
+        return frames.float().div(255) if frames.dtype == torch.uint8 else frames.float()
+    x = torch.from_numpy(np.stack(frames))
+    x = x[:, None] if x.ndim == 3 else x.permute(0, 3, 1, 2)
+    return x.float().div_(255)
+
 @dataclass
 class MotionAugmentation:
     "RVM's clip augmentation: call with lists of uint8 fgr (H,W,3), pha (H,W), bgr (H',W',3) frames and a numpy Generator."
@@ -185,10 +194,10 @@ class MotionAugmentation:
         cb = crop_matrix(*crop_box(rng, bw, bh, self.aspect_ratio_range), self.size, flip=rng.random() < self.prob_hflip)
         return [cf @ f for f in F_], [cb @ b for b in B_]
 
-    def __call__(self, fgrs: list, phas: list, bgrs: list, rng: np.random.Generator):
-        T = len(fgrs)
-        fp = torch.from_numpy(np.stack([np.dstack([f, p]) for f, p in zip(fgrs, phas)])).permute(0, 3, 1, 2).float().div_(255)
-        bg = torch.from_numpy(np.stack(bgrs)).permute(0, 3, 1, 2).float().div_(255)
+    def __call__(self, fgrs, phas, bgrs, rng: np.random.Generator):
+        fp = torch.cat([as_clip(fgrs), as_clip(phas)], dim=1)
+        bg = as_clip(bgrs)
+        T = fp.shape[0]
         mf, mb = self.geometry(rng, T, (fp.shape[3], fp.shape[2]), (bg.shape[3], bg.shape[2]))
         fp, bgr = warp(fp, mf, self.size), warp(bg, mb, self.size)
         fgr, pha = fp[:, :3], fp[:, 3:]
