@@ -26,9 +26,9 @@ from .io import IMAGE_EXTENSIONS, CorruptImageError, list_images, read_image, sh
 __all__ = ['LAYOUTS', 'DEFAULT_FOLDERS', 'PERSON_LIKE', 'YTVIS_PERSON', 'VIDEOMATTE_VALID_CLIPS', 'DatasetLayoutError',
            'layout_error', 'require_dir', 'DataPaths', 'load_data_paths', 'sample_data_paths', 'TrainFrameSampler',
            'ValidFrameSampler', 'SeededDataset', 'BackgroundImages', 'BackgroundVideos', 'sample_background',
-           'matte_pairs', 'VideoMatteDataset', 'ImageMatteDataset', 'panoptic_ids', 'CocoPanopticDataset',
-           'SuperviselyPersonDataset', 'rle_decode', 'YouTubeVISDataset', 'move_videomatte_valid_clips',
-           'build_imagematte']
+           'matte_pairs', 'MatteClipDataset', 'VideoMatteDataset', 'ImageMatteDataset', 'panoptic_ids',
+           'CocoPanopticDataset', 'SuperviselyPersonDataset', 'rle_decode', 'YouTubeVISDataset',
+           'move_videomatte_valid_clips', 'build_imagematte']
 
 # %% ../nbs/02_data.ipynb #81d165f8
 LAYOUTS = {
@@ -128,6 +128,10 @@ class SeededDataset(Dataset):
         "How many corrupt files were skipped so far (all worker processes)."
         return self._skipped.value
 
+    def __getitem__(self, i: int):
+        "Sample `i` (subclasses implement `_item`); see `with_retries` for corrupt files."
+        return self.with_retries(i, self._item)
+
     def with_retries(self, index: int, fn, tries: int = 20):
         "Call `fn(index)`; when skipping corrupt files, retry the following indices (counting each skip)."
         for k in range(tries):
@@ -178,11 +182,26 @@ def matte_pairs(dataset: str, fgr_dir: Path, pha_dir: Path) -> list[tuple[Path, 
     if not f: raise layout_error(dataset, fgr_dir, 'no frames')
     return [(f[k], p[k]) for k in sorted(f)]
 
-class VideoMatteDataset(SeededDataset):
-    "VideoMatte240K clips over backgrounds: items are `transform(fgrs, phas, bgrs)` (lists of uint8 frames without one)."
+class MatteClipDataset(SeededDataset):
+    "Shared part of the matting datasets: size, T, frame sampler, transform and the background sources."
+    def __init__(self, background_images, background_videos, size: int, seq_length: int, seq_sampler, transform,
+                 seed: int, skip_corrupt: bool):
+        super().__init__(seed, skip_corrupt)
+        self.size, self.T, self.sampler, self.transform = size, seq_length, seq_sampler or ValidFrameSampler(), transform
+        self.bg_images = BackgroundImages(background_images) if background_images else None
+        self.bg_videos = BackgroundVideos(background_videos) if background_videos else None
+        if not (self.bg_images or self.bg_videos): raise ValueError(f'{type(self).__name__} needs background_images or background_videos')
+
+    def _finish(self, fgrs, phas, rng):
+        "Add T background frames and apply the transform (if any)."
+        bgrs = sample_background(rng, self.T, self.bg_images, self.bg_videos, self.sampler, self.size)
+        return self.transform(fgrs, phas, bgrs, rng) if self.transform else (fgrs, phas, bgrs)
+
+class VideoMatteDataset(MatteClipDataset):
+    "VideoMatte240K clips over backgrounds: items are `transform(fgrs, phas, bgrs, rng)`, or the three frame lists without a transform."
     def __init__(self, root, split: str = 'train', background_images=None, background_videos=None, size: int = 512,
                  seq_length: int = 15, seq_sampler=None, transform=None, seed: int = 0, skip_corrupt: bool = False):
-        super().__init__(seed, skip_corrupt)
+        super().__init__(background_images, background_videos, size, seq_length, seq_sampler, transform, seed, skip_corrupt)
         base = require_dir('videomatte', root)
         fgr_root, pha_root = base / split / 'fgr', base / split / 'pha'
         require_dir('videomatte', fgr_root, f'{split}/fgr'); require_dir('videomatte', pha_root, f'{split}/pha')
@@ -190,11 +209,7 @@ class VideoMatteDataset(SeededDataset):
         missing = sorted(set(names) ^ {c.name for c in pha_root.iterdir() if c.is_dir()})
         if missing: raise layout_error('videomatte', base / split, f'clips not in both fgr/ and pha/: {missing[:5]}')
         self.clips = [matte_pairs('videomatte', fgr_root / n, pha_root / n) for n in names]
-        self.clip_names, self.size, self.T = names, size, seq_length
-        self.sampler, self.transform = seq_sampler or ValidFrameSampler(), transform
-        self.bg_images = BackgroundImages(background_images) if background_images else None
-        self.bg_videos = BackgroundVideos(background_videos) if background_videos else None
-        if not (self.bg_images or self.bg_videos): raise ValueError('VideoMatteDataset needs background_images or background_videos')
+        self.clip_names = names
         self.index = [(c, s) for c, clip in enumerate(self.clips) for s in range(0, len(clip), seq_length)]
 
     def __len__(self): return len(self.index)
@@ -203,27 +218,18 @@ class VideoMatteDataset(SeededDataset):
         rng = self.rng(i)
         c, start = self.index[i]
         clip = self.clips[c]
-        bgrs = sample_background(rng, self.T, self.bg_images, self.bg_videos, self.sampler, self.size)
         frames = [clip[(start + k) % len(clip)] for k in self.sampler(self.T, rng)]
-        fgrs = [_load(f, self.size) for f, _ in frames]
-        phas = [_load(p, self.size, 'L') for _, p in frames]
-        return self.transform(fgrs, phas, bgrs, rng) if self.transform else (fgrs, phas, bgrs)
-
-    def __getitem__(self, i: int): return self.with_retries(i, self._item)
+        return self._finish([_load(f, self.size) for f, _ in frames], [_load(p, self.size, 'L') for _, p in frames], rng)
 
 # %% ../nbs/02_data.ipynb #e135ac73
-class ImageMatteDataset(SeededDataset):
+class ImageMatteDataset(MatteClipDataset):
     "ImageMatte pairs repeated T times over backgrounds; items like `VideoMatteDataset`."
     def __init__(self, root, split: str = 'train', background_images=None, background_videos=None, size: int = 512,
                  seq_length: int = 15, seq_sampler=None, transform=None, seed: int = 0, skip_corrupt: bool = False):
-        super().__init__(seed, skip_corrupt)
+        super().__init__(background_images, background_videos, size, seq_length, seq_sampler, transform, seed, skip_corrupt)
         base = require_dir('imagematte', root)
         self.pairs = matte_pairs('imagematte', require_dir('imagematte', base / split / 'fgr', f'{split}/fgr'),
                                  require_dir('imagematte', base / split / 'pha', f'{split}/pha'))
-        self.size, self.T, self.sampler, self.transform = size, seq_length, seq_sampler or ValidFrameSampler(), transform
-        self.bg_images = BackgroundImages(background_images) if background_images else None
-        self.bg_videos = BackgroundVideos(background_videos) if background_videos else None
-        if not (self.bg_images or self.bg_videos): raise ValueError('ImageMatteDataset needs background_images or background_videos')
         self.length = max(len(self.pairs), len(self.bg_images or []) + len(self.bg_videos or []))
 
     def __len__(self): return self.length
@@ -231,12 +237,7 @@ class ImageMatteDataset(SeededDataset):
     def _item(self, i: int):
         rng = self.rng(i)
         f, p = self.pairs[i % len(self.pairs)]
-        fgr, pha = _load(f, self.size), _load(p, self.size, 'L')
-        bgrs = sample_background(rng, self.T, self.bg_images, self.bg_videos, self.sampler, self.size)
-        fgrs, phas = [fgr] * self.T, [pha] * self.T
-        return self.transform(fgrs, phas, bgrs, rng) if self.transform else (fgrs, phas, bgrs)
-
-    def __getitem__(self, i: int): return self.with_retries(i, self._item)
+        return self._finish([_load(f, self.size)] * self.T, [_load(p, self.size, 'L')] * self.T, rng)
 
 # %% ../nbs/02_data.ipynb #1db4cf41
 PERSON_LIKE = (1, 27, 32)  # COCO person, backpack, tie
@@ -270,7 +271,6 @@ class CocoPanopticDataset(SeededDataset):
         if self.size: mask = cv2.resize(mask, img.shape[1::-1], interpolation=cv2.INTER_NEAREST)
         return self.transform(img, mask, self.rng(i)) if self.transform else (img, mask)
 
-    def __getitem__(self, i: int): return self.with_retries(i, self._item)
 
 class SuperviselyPersonDataset(SeededDataset):
     "Supervisely Person (RVM's preprocessed copy): sorted `img/` and `seg/` files, paired by order."
@@ -289,8 +289,6 @@ class SuperviselyPersonDataset(SeededDataset):
         mask = ((read_image(self.segs[i], 'L') > 0) * 255).astype(np.uint8)
         if mask.shape != img.shape[:2]: mask = cv2.resize(mask, img.shape[1::-1], interpolation=cv2.INTER_NEAREST)
         return self.transform(img, mask, self.rng(i)) if self.transform else (img, mask)
-
-    def __getitem__(self, i: int): return self.with_retries(i, self._item)
 
 # %% ../nbs/02_data.ipynb #a2edad0f
 def _rle_string_counts(s: str) -> list[int]:
@@ -354,8 +352,6 @@ class YouTubeVISDataset(SeededDataset):
         frames = [self._frame(video, segs, (start + o) % n) for o in self.sampler(self.T, rng)]
         imgs, masks = [f[0] for f in frames], [f[1] for f in frames]
         return self.transform(imgs, masks, rng) if self.transform else (imgs, masks)
-
-    def __getitem__(self, i: int): return self.with_retries(i, self._item)
 
 # %% ../nbs/02_data.ipynb #bca2ac47
 VIDEOMATTE_VALID_CLIPS = ('0000', '0100', '0200', '0300')
