@@ -15,5 +15,8 @@ print('environment ->', save_json(environment_report(), f'{sys.argv[1]}/environm
 PY
 .venv/bin/python -m rvm_nb.samples                # the built-in sample set (first time: ~30 s)
 .venv/bin/python -m rvm_nb.bench data --iters 3 --out "$run"   # how fast its training loaders run here
+# stage 1 of the seed on the sample set, shrunk to run in about two minutes on 2 CPU cores
+.venv/bin/python -m rvm_nb.train --stage 1 --sample-data --max-steps 20 --resolution-lr 128 --seq-length-lr 4 \
+    --num-workers 1 --log-train-loss-interval 5 --checkpoint-dir "$run/checkpoints" --log-dir "$run/train"
 .venv/bin/rvm-docs --dest "$run/docs" --no-readme
 echo "demo finished: see $run/"
