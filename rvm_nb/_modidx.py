@@ -406,4 +406,7 @@ d = { 'settings': { 'branch': 'main',
                                     'rvm_nb.unireplknet.read_state_dict': ('unireplknet.html#read_state_dict', 'rvm_nb/unireplknet.py'),
                                     'rvm_nb.unireplknet.state_dict_mismatch': ( 'unireplknet.html#state_dict_mismatch',
                                                                                 'rvm_nb/unireplknet.py'),
-                                    'rvm_nb.unireplknet.unireplknet': ('unireplknet.html#unireplknet', 'rvm_nb/unireplknet.py')}}}
+                                    'rvm_nb.unireplknet.unireplknet': ('unireplknet.html#unireplknet', 'rvm_nb/unireplknet.py')},
+            'rvm_nb.viz': { 'rvm_nb.viz.plot_training_curves': ('viz.html#plot_training_curves', 'rvm_nb/viz.py'),
+                            'rvm_nb.viz.read_metrics': ('viz.html#read_metrics', 'rvm_nb/viz.py'),
+                            'rvm_nb.viz.series': ('viz.html#series', 'rvm_nb/viz.py')}}}
