@@ -297,6 +297,7 @@ def run_training(cfg: TrainConfig) -> dict:
     model = build_model(cfg).to(device)
     trainer = Trainer(cfg, model, build_optimizer(model, cfg), matting, segmentation, device)
     Path(cfg.log_dir).mkdir(parents=True, exist_ok=True)
+    if not cfg.resume: (Path(cfg.log_dir) / 'metrics.jsonl').unlink(missing_ok=True)  # a new run does not continue an old log
     save_json(dict(vars(cfg)), Path(cfg.log_dir) / 'config.json'); save_json(environment_report(), Path(cfg.log_dir) / 'environment.json')
     if cfg.resume:
         path = Path(cfg.checkpoint_dir) / 'resume.pth'

@@ -40,10 +40,10 @@ def plot_training_curves(records: list[dict], title: str = ''):
     for key, label in (('train_lr_total', 'matting LR'), ('train_hr_total', 'matting HR'), ('seg_video_loss', 'seg video'),
                        ('seg_image_loss', 'seg image'), ('valid_loss', 'validation')):
         x, y = series(records, key)
-        if x: a.plot(x, y, 'o-' if key == 'valid_loss' else '-', label=label, ms=4)
+        if x: a.plot(x, y, 'o-' if key == 'valid_loss' or len(x) < 30 else '-', label=label, ms=4)  # markers: a lone point shows
     for t in TERMS:
         x, y = series(records, f'train_lr_{t}')
-        if x: b.plot(x, y, label=t)
+        if x: b.plot(x, y, 'o-' if len(x) < 30 else '-', label=t, ms=3)
     for ax, t in ((a, 'losses'), (b, 'LR matting terms')):
         ax.set_xlabel('step'); ax.set_title(t, fontsize=10)
         if ax.lines: ax.legend(fontsize=7)
