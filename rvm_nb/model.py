@@ -264,6 +264,11 @@ class Projection(nn.Module):
 
 def _with_gray(x): return torch.cat([x, x.mean(1, keepdim=True)], dim=1)
 
+def _local_stats(box, x, y):
+    "Local means of guide `x` and signal `y`, their covariance and the guide's variance, under filter `box`."
+    mean_x, mean_y = box(x), box(y)
+    return mean_x, mean_y, box(x * y) - mean_x * mean_y, box(x * x) - mean_x * mean_x
+
 def _apply_coefficients(A, b, fine_x):
     "Upsample the guided filter's `A`, `b` to `fine_x`'s size and return `A * fine_x + b` split into (fgr, pha)."
     size = fine_x.shape[-2:]
@@ -285,13 +290,9 @@ class DeepGuidedFilterRefiner(nn.Module):
             nn.Conv2d(hid_channels, 4, 1, bias=True))
 
     def _refine(self, fine_src, base_src, base_fgr, base_pha, base_hid):
-        fine_x, base_x, base_y = _with_gray(fine_src), _with_gray(base_src), torch.cat([base_fgr, base_pha], 1)
-        mean_x, mean_y = self.box_filter(base_x), self.box_filter(base_y)
-        cov_xy = self.box_filter(base_x * base_y) - mean_x * mean_y
-        var_x = self.box_filter(base_x * base_x) - mean_x * mean_x
+        mean_x, mean_y, cov_xy, var_x = _local_stats(self.box_filter, _with_gray(base_src), torch.cat([base_fgr, base_pha], 1))
         A = self.conv(torch.cat([cov_xy, var_x, base_hid], 1))
-        b = mean_y - A * mean_x
-        return _apply_coefficients(A, b, fine_x)
+        return _apply_coefficients(A, mean_y - A * mean_x, _with_gray(fine_src))
 
     def forward(self, fine_src, base_src, base_fgr, base_pha, base_hid):
         return per_frame(self._refine, fine_src, base_src, base_fgr, base_pha, base_hid)
@@ -310,13 +311,9 @@ class FastGuidedFilterRefiner(nn.Module):
         self.eps = eps
 
     def _refine(self, fine_src, base_src, base_fgr, base_pha, base_hid):
-        fine_x, base_x, base_y = _with_gray(fine_src), _with_gray(base_src), torch.cat([base_fgr, base_pha], 1)
-        mean_x, mean_y = box_mean(base_x), box_mean(base_y)
-        cov_xy = box_mean(base_x * base_y) - mean_x * mean_y
-        var_x = box_mean(base_x * base_x) - mean_x * mean_x
+        mean_x, mean_y, cov_xy, var_x = _local_stats(box_mean, _with_gray(base_src), torch.cat([base_fgr, base_pha], 1))
         A = cov_xy / (var_x + self.eps)
-        b = mean_y - A * mean_x
-        return _apply_coefficients(A, b, fine_x)
+        return _apply_coefficients(A, mean_y - A * mean_x, _with_gray(fine_src))
 
     def forward(self, fine_src, base_src, base_fgr, base_pha, base_hid):
         return per_frame(self._refine, fine_src, base_src, base_fgr, base_pha, base_hid)

@@ -18,8 +18,9 @@ from timm.layers import DropPath, trunc_normal_
 # %% auto #0
 __all__ = ['DRB_BRANCHES', 'UNIREPLKNET_VARIANTS', 'NCHWtoNHWC', 'NHWCtoNCHW', 'LayerNormCF', 'GRN', 'SEBlock', 'get_bn',
            'fuse_bn', 'dilated_to_dense', 'DilatedReparamBlock', 'randomize_bn_stats', 'UniRepLKNetBlock',
-           'default_kernel_sizes', 'UniRepLKNet', 'unireplknet', 'randomize_for_equivalence', 'read_state_dict',
-           'state_dict_mismatch', 'load_state_dict_strict', 'load_checkpoint', 'read_layout', 'random_state_dict']
+           'default_kernel_sizes', 'UniRepLKNet', 'unireplknet', 'randomize_for_equivalence', 'unwrap_state_dict',
+           'read_state_dict', 'state_dict_mismatch', 'load_state_dict_strict', 'load_checkpoint', 'read_layout',
+           'random_state_dict']
 
 # %% ../nbs/10_unireplknet.ipynb #1361c278
 class NCHWtoNHWC(nn.Module):
@@ -352,18 +353,22 @@ def randomize_for_equivalence(model: nn.Module, seed: int = 0) -> nn.Module:
     return model
 
 # %% ../nbs/10_unireplknet.ipynb #fb343c05
+def unwrap_state_dict(obj, source: str = 'checkpoint') -> dict:
+    "The tensor dict inside `obj`: unwraps `model`/`state_dict`/`model_state`, strips `module.`/`_orig_mod.` prefixes."
+    while isinstance(obj, dict) and not any(isinstance(v, torch.Tensor) for v in obj.values()):
+        inner = next((obj[k] for k in ('model', 'state_dict', 'model_state') if isinstance(obj.get(k), dict)), None)
+        if inner is None: raise ValueError(f'{source}: no state dict inside (top-level keys: {sorted(obj)[:10]})')
+        obj = inner
+    if not isinstance(obj, dict): raise ValueError(f'{source}: expected a state dict, found {type(obj).__name__}')
+    return {re.sub(r'^(module\.|_orig_mod\.)+', '', k): v for k, v in obj.items()}
+
 def read_state_dict(path: str | Path) -> dict:
-    "The tensor dict in checkpoint `path`: unwraps `model`/`state_dict`/`model_state`, strips `module.`/`_orig_mod.`."
+    "The state dict in checkpoint file `path` (loaded with `weights_only=True`, then `unwrap_state_dict`)."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f'checkpoint not found: {path}')
     try: obj = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e: raise ValueError(f'{path}: not a readable torch checkpoint ({type(e).__name__}: {e})') from e
-    while isinstance(obj, dict) and not any(isinstance(v, torch.Tensor) for v in obj.values()):
-        inner = next((obj[k] for k in ('model', 'state_dict', 'model_state') if isinstance(obj.get(k), dict)), None)
-        if inner is None: raise ValueError(f'{path}: no state dict inside (top-level keys: {sorted(obj)[:10]})')
-        obj = inner
-    if not isinstance(obj, dict): raise ValueError(f'{path}: expected a state dict, found {type(obj).__name__}')
-    return {re.sub(r'^(module\.|_orig_mod\.)+', '', k): v for k, v in obj.items()}
+    return unwrap_state_dict(obj, str(path))
 
 def state_dict_mismatch(model: nn.Module, state_dict: dict, ignore: tuple = ()) -> dict:
     "Missing keys, unexpected keys and shape mismatches between `model` and `state_dict` (keys matching `ignore` regexes skipped)."
@@ -418,10 +423,7 @@ def random_state_dict(layout: dict, seed: int = 0) -> dict:
 # %% ../nbs/10_unireplknet.ipynb #84f3d9db
 def _filter_pretrained(state_dict, model):
     "timm `pretrained_filter_fn`: unwrap containers and prefixes; drop the head when the model has none."
-    while isinstance(state_dict, dict) and not any(isinstance(v, torch.Tensor) for v in state_dict.values()):
-        state_dict = next(state_dict[k] for k in ('model', 'state_dict', 'model_state') if k in state_dict)
-    sd = {re.sub(r'^(module\.|_orig_mod\.)+', '', k): v for k, v in state_dict.items()}
-    own = model.state_dict()
+    sd, own = unwrap_state_dict(state_dict), model.state_dict()
     return {k: v for k, v in sd.items() if k in own or not k.startswith(('head.', 'norm.'))}
 
 def _register_timm_models():
