@@ -20,7 +20,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .config import project_root
-from .io import IMAGE_EXTENSIONS, CorruptImageError, list_images, read_image, shrink_short_side
+from .io import CorruptImageError, list_images, read_image, shrink_short_side
 
 # %% auto #0
 __all__ = ['LAYOUTS', 'DEFAULT_FOLDERS', 'PERSON_LIKE', 'YTVIS_PERSON', 'VIDEOMATTE_VALID_CLIPS', 'DatasetLayoutError',

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import shutil
 import subprocess
@@ -19,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .config import atomic_write, project_root, save_json
+from .config import project_root, save_json
 from .io import read_image, read_video_frames, write_image
 
 # %% auto #0

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,7 @@ from torch.utils.data import ConcatDataset, DataLoader, Sampler
 
 from .augment import (IMAGEMATTE, VIDEOMATTE_TRAIN, VIDEOMATTE_VALID, SegmentationImageAugmentation,
                             SegmentationVideoAugmentation)
-from .config import TrainConfig, atomic_torch_save, environment_report, merge_config, parse_train_args, save_json, seed_everything
+from .config import TrainConfig, atomic_torch_save, environment_report, parse_train_args, save_json, seed_everything
 from .data import (CocoPanopticDataset, DataPaths, ImageMatteDataset, SuperviselyPersonDataset, TrainFrameSampler,
                          VideoMatteDataset, YouTubeVISDataset, load_data_paths, sample_data_paths)
 from .losses import matting_loss, segmentation_loss

@@ -5,7 +5,6 @@
 # %% ../nbs/10_unireplknet.ipynb #c7f7bfd0
 from __future__ import annotations
 
-import math
 import re
 from pathlib import Path
 
