@@ -171,6 +171,7 @@ class TrainConfig:
     resume: bool = False                         # continue from checkpoint_dir/resume.pth
     device: str = 'auto'                         # auto | cpu | cuda | cuda:N
     world_size: int = 1                          # processes (GPUs, or CPU processes with gloo)
+    dtype: str = 'float32'                       # float32 (AMP on CUDA) | float64 (exact equivalence checks)
 
 def _seed_stage(**kw) -> dict:
     return dict(model_variant='unireplknet', resolution_lr=512, **kw)

@@ -7,16 +7,21 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import time
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
-from torch.utils.data import ConcatDataset, DataLoader, Sampler
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import ConcatDataset, DataLoader, Sampler, Subset
 
 from .augment import (IMAGEMATTE, VIDEOMATTE_TRAIN, VIDEOMATTE_VALID, SegmentationImageAugmentation,
                             SegmentationVideoAugmentation)
-from .config import TrainConfig, atomic_torch_save, environment_report, parse_train_args, save_json, seed_everything
+from .config import TrainConfig, atomic_torch_save, environment_report, merge_config, parse_train_args, save_json, seed_everything
+from .distributed import RankFailed, free_port, init_distributed, launch, sync_batchnorm, torchrun_env
 from .data import (CocoPanopticDataset, DataPaths, ImageMatteDataset, SuperviselyPersonDataset, TrainFrameSampler,
                          VideoMatteDataset, YouTubeVISDataset, load_data_paths, sample_data_paths)
 from .losses import matting_loss, segmentation_loss
@@ -24,7 +29,8 @@ from .model import MattingNetwork, load_matting_checkpoint
 
 # %% auto #0
 __all__ = ['random_crop', 'EpochSampler', 'Stream', 'data_paths', 'matting_datasets', 'segmentation_datasets', 'build_model',
-           'build_optimizer', 'Trainer', 'resolve_device', 'run_training', 'main']
+           'build_optimizer', 'train_dtype', 'Trainer', 'resolve_device', 'run_training', 'train_worker',
+           'last_train_record', 'train', 'main', 'overfit_one_clip']
 
 # %% ../nbs/21_train.ipynb #755aebd4
 def random_crop(*clips: torch.Tensor, generator: torch.Generator) -> list:
@@ -137,23 +143,30 @@ def build_optimizer(model: MattingNetwork, cfg: TrainConfig) -> torch.optim.Adam
     return torch.optim.Adam([{'params': ps, 'lr': lrs[name], 'name': name} for name, ps in model.param_groups().items() if ps])
 
 # %% ../nbs/21_train.ipynb #7dcff0d7
+def train_dtype(cfg: TrainConfig) -> torch.dtype:
+    "The parameter and input dtype of `cfg` (float32 or float64)."
+    if cfg.dtype not in ('float32', 'float64'): raise ValueError(f"dtype must be float32 or float64, got {cfg.dtype!r}")
+    return getattr(torch, cfg.dtype)
+
 class Trainer:
     "RVM's training loop (single process, or one rank of a DDP run)."
-    def __init__(self, cfg: TrainConfig, model, optimizer, matting: dict, segmentation: dict, device: torch.device,
+    def __init__(self, cfg: TrainConfig, model, optimizer, matting: dict, segmentation: dict | None, device: torch.device,
                  rank: int = 0, world_size: int = 1, ddp_model=None):
         self.cfg, self.model, self.opt, self.device, self.rank, self.world = cfg, model, optimizer, device, rank, world_size
         self.net = ddp_model or model  # what the steps call (the DDP wrapper under DDP)
-        self.amp = device.type == 'cuda' and not cfg.disable_mixed_precision
+        self.dtype = train_dtype(cfg)
+        self.amp = device.type == 'cuda' and not cfg.disable_mixed_precision and self.dtype == torch.float32
         self.scaler = torch.amp.GradScaler('cuda', enabled=self.amp)
         B, T, kw = cfg.batch_size_per_gpu, cfg.seq_length_lr, dict(seed=cfg.seed, num_workers=cfg.num_workers, rank=rank, world_size=world_size,
                                                                   pin_memory=device.type == 'cuda')
         self.lr = Stream(matting['lr'], B, epoch=cfg.epoch_start, **kw)
         self.hr = Stream(matting['hr'], B, **{**kw, 'seed': cfg.seed + 1}) if 'hr' in matting else None
-        self.seg_video = Stream(segmentation['video'], B, **{**kw, 'seed': cfg.seed + 2})
-        self.seg_image = Stream(segmentation['image'], B * T, **{**kw, 'seed': cfg.seed + 3})
+        seg = segmentation or {}  # without segmentation data the loop trains matting only
+        self.seg_video = Stream(seg['video'], B, **{**kw, 'seed': cfg.seed + 2}) if 'video' in seg else None
+        self.seg_image = Stream(seg['image'], B * T, **{**kw, 'seed': cfg.seed + 3}) if 'image' in seg else None
         self.valid = matting.get('valid')
         self.step, self.log_dir, self.ckpt_dir = 0, Path(cfg.log_dir), Path(cfg.checkpoint_dir)
-        self.writer = None
+        self.writer, self._data_s = None, 0.
 
     # -- steps -------------------------------------------------------------------------------------------------
     def _optimize(self, loss):
@@ -168,11 +181,11 @@ class Trainer:
     def matting_step(self, batch, ratio: float, tag: str) -> dict:
         "Random crop, composite, forward at `ratio`, matting loss, optimiser step; returns the loss terms."
         g = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + self.step * 2 + (tag == 'hr'))
-        fgr, pha, bgr = random_crop(*[x.to(self.device, non_blocking=True) for x in batch], generator=g)
+        fgr, pha, bgr = random_crop(*[x.to(self.device, self.dtype, non_blocking=True) for x in batch], generator=g)
         src = fgr * pha + bgr * (1 - pha)
         with torch.autocast(self.device.type, enabled=self.amp):
             pred_fgr, pred_pha = self.net(src, downsample_ratio=ratio)[:2]
-            terms = matting_loss(pred_fgr.float(), pred_pha.float(), fgr, pha)
+            terms = matting_loss(pred_fgr.to(self.dtype), pred_pha.to(self.dtype), fgr, pha)
         self._check(terms, tag)
         self._optimize(terms['total'])
         self._last_images = {f'{tag}_pred_pha': pred_pha, f'{tag}_true_pha': pha, f'{tag}_pred_fgr': pred_fgr, f'{tag}_true_src': src}
@@ -180,34 +193,43 @@ class Trainer:
 
     def segmentation_step(self) -> dict:
         "YouTubeVIS clip on even steps, B·T COCO/Supervisely images (one-frame clips) on odd ones."
-        if self.step % 2 == 0: img, seg, tag = *self.seg_video.next(), 'seg_video'
+        if self.step % 2 == 0: img, seg, tag = *self._next(self.seg_video), 'seg_video'
         else:
-            img, seg = self.seg_image.next(); tag = 'seg_image'
+            img, seg = self._next(self.seg_image); tag = 'seg_image'
             img, seg = img.unsqueeze(1), seg.unsqueeze(1)
         g = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + self.step * 2 + 7)
-        img, seg = random_crop(img.to(self.device), seg.to(self.device), generator=g)
+        img, seg = random_crop(img.to(self.device, self.dtype), seg.to(self.device, self.dtype), generator=g)
         with torch.autocast(self.device.type, enabled=self.amp):
-            loss = segmentation_loss(self.net(img, segmentation_pass=True)[0].float(), seg)
+            loss = segmentation_loss(self.net(img, segmentation_pass=True)[0].to(self.dtype), seg)
         self._check({'loss': loss}, tag)
         self._optimize(loss)
         return {f'{tag}_loss': float(loss.detach())}
 
     # -- validation, logging, checkpoints --------------------------------------------------------------------
+    def _sum_over_ranks(self, values: list) -> list:
+        t = torch.tensor(values, dtype=torch.float64, device=self.device)
+        if self.world > 1: dist.all_reduce(t)
+        return t.tolist()
+
     @torch.no_grad()
     def validate(self) -> float:
-        "Batch-weighted mean `total` matting loss over the valid split at ratio 1 (model in eval mode)."
+        "Sample-weighted mean `total` matting loss over the valid split at ratio 1 (eval mode; each rank takes every world_size-th clip)."
         self.model.eval()
         total, n = 0., 0
-        for fgr, pha, bgr in DataLoader(self.valid, self.cfg.batch_size_per_gpu, num_workers=self.cfg.num_workers):
-            fgr, pha, bgr = fgr.to(self.device), pha.to(self.device), bgr.to(self.device)
+        shard = Subset(self.valid, range(self.rank, len(self.valid), self.world))
+        for fgr, pha, bgr in DataLoader(shard, self.cfg.batch_size_per_gpu, num_workers=self.cfg.num_workers):
+            fgr, pha, bgr = (x.to(self.device, self.dtype) for x in (fgr, pha, bgr))
             with torch.autocast(self.device.type, enabled=self.amp):
                 pred_fgr, pred_pha = self.model(fgr * pha + bgr * (1 - pha))[:2]
-            total += matting_loss(pred_fgr.float(), pred_pha.float(), fgr, pha)['total'].item() * len(fgr); n += len(fgr)
+            total += matting_loss(pred_fgr.to(self.dtype), pred_pha.to(self.dtype), fgr, pha)['total'].item() * len(fgr); n += len(fgr)
         self.model.train()
+        total, n = self._sum_over_ranks([total, n])
         return total / max(n, 1)
 
     def log(self, record: dict):
-        "Append `record` to metrics.jsonl and TensorBoard (rank 0 only)."
+        "Average `record`'s losses over the ranks (every rank calls this), then append it to metrics.jsonl and TensorBoard on rank 0."
+        keys = [k for k, v in record.items() if isinstance(v, float)]
+        if self.world > 1: record = {**record, **dict(zip(keys, (v / self.world for v in self._sum_over_ranks([record[k] for k in keys]))))}
         if self.rank != 0: return
         with open(self.log_dir / 'metrics.jsonl', 'a') as f: f.write(json.dumps(record) + '\n')
         if self.writer is None:
@@ -246,6 +268,22 @@ class Trainer:
         torch.set_rng_state(st['torch_rng'])
 
     # -- the loop ----------------------------------------------------------------------------------------------
+    def _next(self, stream: Stream, wrap: bool = True):
+        t0 = time.perf_counter()
+        try: return stream.next(wrap)
+        finally: self._data_s += time.perf_counter() - t0
+
+    def iteration(self) -> dict:
+        "One iteration (low-res step, high-res step with `train_hr`, segmentation step); its record, with seconds spent waiting for data and in all."
+        t0, self._data_s = time.perf_counter(), 0.
+        batch = self._next(self.lr, wrap=False)  # StopIteration at the end of the epoch
+        record = {'step': self.step, 'epoch': self.lr.epoch, **{f'train_lr_{k}': v for k, v in self.matting_step(batch, 1.0, 'lr').items()}}
+        if self.hr is not None:
+            record.update({f'train_hr_{k}': v for k, v in self.matting_step(self._next(self.hr), self.cfg.downsample_ratio, 'hr').items()})
+        if self.seg_video is not None: record.update(self.segmentation_step())
+        self.step += 1
+        return {**record, 'time_data_s': self._data_s, 'time_iter_s': time.perf_counter() - t0}
+
     def done(self) -> bool: return self.cfg.max_steps is not None and self.step >= self.cfg.max_steps
 
     def fit(self) -> dict:
@@ -256,18 +294,14 @@ class Trainer:
         last = {}
         while self.lr.epoch < self.cfg.epoch_end and not self.done():
             epoch = self.lr.epoch
-            if self.valid is not None and self.lr.position == 0 and self.rank == 0:
+            if self.valid is not None and self.lr.position == 0:
                 self.log({'step': self.step, 'epoch': epoch, 'valid_loss': self.validate()})
             bar = tqdm(total=self.lr.batches_per_epoch(), initial=self.lr.position, desc=f'epoch {epoch}', leave=False,
                        disable=self.cfg.disable_progress_bar or self.rank != 0)
             while not self.done():
-                try: batch = self.lr.next(wrap=False)
+                try: record = self.iteration()
                 except StopIteration: break
-                record = {'step': self.step, 'epoch': epoch, **{f'train_lr_{k}': v for k, v in self.matting_step(batch, 1.0, 'lr').items()}}
-                if self.hr is not None:
-                    record.update({f'train_hr_{k}': v for k, v in self.matting_step(self.hr.next(), self.cfg.downsample_ratio, 'hr').items()})
-                record.update(self.segmentation_step())
-                self.step += 1; bar.update(1); bar.set_postfix(loss=f"{record['train_lr_total']:.4f}")
+                bar.update(1); bar.set_postfix(loss=f"{record['train_lr_total']:.4f}")
                 if (self.step - 1) % self.cfg.log_train_loss_interval == 0 or self.done(): self.log(record); last = record
                 if (self.step - 1) % self.cfg.log_train_images_interval == 0: self.log_images()
                 if self.step % self.cfg.checkpoint_save_interval == 0 or self.done(): self.save()
@@ -286,31 +320,85 @@ def resolve_device(name: str) -> torch.device:
     if dev.type == 'cuda' and not torch.cuda.is_available(): raise ValueError(f'device {name!r} requested but CUDA is not available')
     return dev
 
-def run_training(cfg: TrainConfig) -> dict:
-    "Build datasets, model and optimiser for `cfg`, train (single process), return the last logged record."
-    if cfg.world_size != 1: raise ValueError(f'world_size={cfg.world_size}: run_training is one process; launch several ranks with torchrun')
+def run_training(cfg: TrainConfig, rank: int = 0, local_rank: int = 0) -> dict:
+    "Build datasets, model and optimiser for `cfg` and train in this process (alone, or as `rank` of the current process group)."
+    world = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+    if world != cfg.world_size:
+        raise ValueError(f'world_size={cfg.world_size} but this process is one of {world}; call train(cfg), which launches the ranks')
     seed_everything(cfg.seed)
     device = resolve_device(cfg.device)
+    if device.type == 'cuda' and world > 1: device = torch.device('cuda', local_rank); torch.cuda.set_device(device)
     paths = data_paths(cfg)
     matting, segmentation = matting_datasets(cfg, paths), segmentation_datasets(cfg, paths)
-    model = build_model(cfg).to(device)
-    trainer = Trainer(cfg, model, build_optimizer(model, cfg), matting, segmentation, device)
+    model, ddp = build_model(cfg).to(device, train_dtype(cfg)), None
+    if world > 1:  # RVM: synchronised batch norm, unused heads allowed, each rank keeps its own buffers
+        model = sync_batchnorm(model, device)
+        ddp = DistributedDataParallel(model, device_ids=[device.index] if device.type == 'cuda' else None,
+                                      find_unused_parameters=True, forward_sync_buffers=False)
+    trainer = Trainer(cfg, model, build_optimizer(model, cfg), matting, segmentation, device, rank=rank, world_size=world, ddp_model=ddp)
     Path(cfg.log_dir).mkdir(parents=True, exist_ok=True)
-    if not cfg.resume: (Path(cfg.log_dir) / 'metrics.jsonl').unlink(missing_ok=True)  # a new run does not continue an old log
-    save_json(dict(vars(cfg)), Path(cfg.log_dir) / 'config.json'); save_json(environment_report(), Path(cfg.log_dir) / 'environment.json')
+    if rank == 0:
+        if not cfg.resume: (Path(cfg.log_dir) / 'metrics.jsonl').unlink(missing_ok=True)  # a new run does not continue an old log
+        save_json(dict(vars(cfg)), Path(cfg.log_dir) / 'config.json'); save_json(environment_report(), Path(cfg.log_dir) / 'environment.json')
     if cfg.resume:
         path = Path(cfg.checkpoint_dir) / 'resume.pth'
         if not path.is_file(): raise FileNotFoundError(f'--resume: no resume checkpoint at {path}')
         trainer.load(path)
     return trainer.fit()
 
+def train_worker(rank: int, cfg: TrainConfig, init_method: str):
+    "Rank `rank` of a `cfg.world_size`-process run started by `launch` (importable, so it can be spawned from a notebook)."
+    device = resolve_device(cfg.device)
+    if device.type == 'cpu': torch.set_num_threads(max(1, (os.cpu_count() or 1) // cfg.world_size))  # ranks share the cores
+    init_distributed(rank, cfg.world_size, device, init_method)
+    try: run_training(cfg, rank=rank, local_rank=rank)
+    finally: dist.destroy_process_group()
+
+def last_train_record(log_dir) -> dict:
+    "The last logged training record of the run in `log_dir` (empty when there is none)."
+    path = Path(log_dir) / 'metrics.jsonl'
+    recs = [json.loads(l) for l in path.read_text().splitlines() if 'train_lr_total' in l] if path.is_file() else []
+    return recs[-1] if recs else {}
+
+def train(cfg: TrainConfig) -> dict:
+    "Train `cfg`: in this process, in `cfg.world_size` spawned ranks (gloo on CPU, nccl on CUDA), or as one rank of a `torchrun` launch."
+    env = torchrun_env()
+    if env is not None:  # torchrun started this process: it is one rank, MASTER_ADDR/PORT say where to meet
+        cfg = merge_config(cfg, world_size=env['world_size'])
+        init_distributed(env['rank'], env['world_size'], resolve_device(cfg.device))
+        try: return run_training(cfg, rank=env['rank'], local_rank=env['local_rank'])
+        finally: dist.destroy_process_group()
+    if cfg.world_size == 1: return run_training(cfg)
+    if cfg.world_size < 1: raise ValueError(f'world_size must be at least 1, got {cfg.world_size}')
+    device = resolve_device(cfg.device)
+    if device.type == 'cuda' and cfg.world_size > torch.cuda.device_count():
+        raise ValueError(f'world_size={cfg.world_size} but only {torch.cuda.device_count()} CUDA devices; use one rank per GPU')
+    data_paths(cfg)  # a missing data configuration fails here, once, not in every rank
+    port = free_port() if str(cfg.distributed_port) == '0' else int(cfg.distributed_port)
+    launch(train_worker, (cfg, f'tcp://{cfg.distributed_addr}:{port}'), cfg.world_size)
+    return last_train_record(cfg.log_dir)
+
 def main(argv=None):
-    "Command line: `python -m rvm_nb.train [--stage N] [seed flags ...]`."
+    "Command line: `python -m rvm_nb.train [--stage N] [seed flags ...]`; `--world-size N` or `torchrun` for several ranks."
     cfg = parse_train_args(argv)
-    try: last = run_training(cfg)
-    except (ValueError, FileNotFoundError, FloatingPointError) as e:  # bad data, paths or values: one clear line, no traceback
+    try: last = train(cfg)
+    except (ValueError, FileNotFoundError, FloatingPointError, RankFailed) as e:  # bad data, paths or values, a dead rank: one clear line
         raise SystemExit(f'python -m rvm_nb.train: error: {e}') from None
     print(json.dumps(last, indent=1))
 
-# notebook shells run this cell as __main__ too, but have no __file__
-if __name__ == '__main__' and '__file__' in globals(): main()
+# notebook shells run this cell as __main__ too, but have no __file__; `python -m` runs the imported module's main,
+# so spawned ranks find train_worker in rvm_nb.train rather than in __main__
+if __name__ == '__main__' and '__file__' in globals():
+    from rvm_nb.train import main as _main
+    _main()
+
+# %% ../nbs/21_train.ipynb #ceffcd02
+def overfit_one_clip(cfg: TrainConfig, steps: int = 100, index: int = 0) -> list:
+    "Loss terms of `steps` matting steps on clip `index` of the stage's low-resolution training data alone (one fixed crop)."
+    seed_everything(cfg.seed)
+    device = resolve_device(cfg.device)
+    data = matting_datasets(merge_config(cfg, train_hr=False, disable_validation=True), data_paths(cfg))
+    batch = [x.unsqueeze(0) for x in data['lr'][index]]
+    model = build_model(cfg).to(device, train_dtype(cfg))
+    trainer = Trainer(cfg, model.train(), build_optimizer(model, cfg), data, None, device)
+    return [trainer.matting_step(batch, 1.0, 'lr') for _ in range(steps)]  # the step counter stays 0: the same crop each time

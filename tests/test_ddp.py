@@ -1,0 +1,106 @@
+"""Data-parallel training on CPU (gloo): two ranks equal one process over the same global batch, torchrun runs
+the same code, and a rank killed with SIGKILL ends the whole run quickly with a message naming it."""
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import torch
+
+from rvm_nb.config import stage_config
+from rvm_nb.model import MattingNetwork, load_matting_checkpoint
+from rvm_nb.train import train
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = dict(sample_data=True, model_variant='mobilenetv3', checkpoint=None, resolution_lr=128, seq_length_lr=3, num_workers=0,
+            device='cpu', disable_progress_bar=True, log_train_loss_interval=1, distributed_port='0')
+
+
+def _flags(**kw):
+    out = []
+    for k, v in kw.items():
+        flag = '--' + k.replace('_', '-')
+        if v is True: out.append(flag)
+        elif v is not None and v is not False: out += [flag, str(v)]
+    return out
+
+
+def _records(run: Path) -> list:
+    return [json.loads(l) for l in (run / 'metrics.jsonl').read_text().splitlines()]
+
+
+@pytest.fixture(scope='module')
+def runs(tmp_path_factory):
+    """Two iterations of stage 1 in float64: one process with B=2, and two spawned ranks with B=1 each."""
+    root = tmp_path_factory.mktemp('ddp')
+    for name, kw in (('one', dict(batch_size_per_gpu=2)), ('two', dict(batch_size_per_gpu=1, world_size=2))):
+        train(stage_config(1, **TINY, dtype='float64', max_steps=2, checkpoint_dir=str(root / name / 'checkpoints'),
+                           log_dir=str(root / name), **kw))
+    return root
+
+
+def test_two_ranks_equal_one_process_over_the_global_batch(runs):
+    one = torch.load(runs / 'one' / 'checkpoints' / 'epoch-0.pth', weights_only=True)
+    two = torch.load(runs / 'two' / 'checkpoints' / 'epoch-0.pth', weights_only=True)
+    assert list(one) == list(two)  # the synchronised batch norm keeps the published key layout
+    start = MattingNetwork('mobilenetv3').state_dict()
+    moved = max((one[k] - start[k].double()).abs().max().item() for k in one if one[k].is_floating_point())
+    assert moved > 1e-5  # the runs did train
+    worst = max((one[k] - two[k]).abs().max().item() for k in one)
+    assert worst < 1e-5, worst
+    # logged losses are the mean over ranks, so they equal the single process's losses on the global batch
+    for a, b in zip(_records(runs / 'one'), _records(runs / 'two'), strict=True):
+        assert a.keys() == b.keys()
+        for k in a:
+            if not k.startswith('time_'): assert a[k] == pytest.approx(b[k], rel=1e-9, abs=1e-12), k
+    assert any('valid_loss' in r for r in _records(runs / 'two'))
+    load_matting_checkpoint(MattingNetwork('mobilenetv3'), runs / 'two' / 'checkpoints' / 'epoch-0.pth')
+
+
+def test_torchrun_runs_the_same_training(runs, tmp_path):
+    run = tmp_path / 'torchrun'
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc-per-node', '2', '-m', 'rvm_nb.train',
+           '--stage', '1', *_flags(**{**TINY, 'distributed_port': None}), '--dtype', 'float64', '--max-steps', '2',
+           '--batch-size-per-gpu', '1', '--checkpoint-dir', str(run / 'checkpoints'), '--log-dir', str(run)]
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert json.loads((run / 'config.json').read_text())['world_size'] == 2
+    ref = torch.load(runs / 'two' / 'checkpoints' / 'epoch-0.pth', weights_only=True)
+    got = torch.load(run / 'checkpoints' / 'epoch-0.pth', weights_only=True)
+    assert max((ref[k] - got[k]).abs().max().item() for k in ref) < 1e-9
+
+
+def _rank_processes(parent: psutil.Process) -> list:
+    kids = [p for p in parent.children(recursive=True) if 'spawn_main' in ' '.join(p.cmdline())]
+    return sorted(kids, key=lambda p: p.create_time())
+
+
+def test_a_killed_rank_ends_the_run_quickly(tmp_path):
+    run = tmp_path / 'killed'
+    cmd = [sys.executable, '-m', 'rvm_nb.train', '--stage', '1', *_flags(**TINY), '--world-size', '2', '--max-steps', '500',
+           '--disable-validation', '--checkpoint-dir', str(run / 'checkpoints'), '--log-dir', str(run)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline and proc.poll() is None:  # wait until both ranks are training
+            if (run / 'metrics.jsonl').exists() and len(_records(run)) >= 2: break
+            time.sleep(0.1)
+        assert proc.poll() is None, proc.communicate()[1][-3000:]
+        ranks = _rank_processes(psutil.Process(proc.pid))
+        assert len(ranks) == 2
+        ranks[-1].send_signal(signal.SIGKILL)
+        killed = time.time()
+        _, err = proc.communicate(timeout=60)
+        elapsed = time.time() - killed
+    finally:
+        if proc.poll() is None: proc.kill()
+    assert elapsed < 30, elapsed
+    assert proc.returncode != 0
+    errors = [l for l in err.splitlines() if l.startswith('python -m rvm_nb.train: error: ')]
+    assert len(errors) == 1 and re.fullmatch(r'.*error: rank [01] killed by SIGKILL; rank [01] killed by SIGTERM', errors[0]), err[-3000:]
+    assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in ranks)  # no orphan rank
