@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import argparse
 import csv
+import math
+import shutil
 import statistics
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -19,9 +23,11 @@ from .config import environment_report, runs_dir, save_json
 from .model import MattingNetwork, reparameterize_model
 
 # %% auto #0
-__all__ = ['MODEL_COLUMNS', 'count_macs', 'n_params', 'Case', 'time_round_robin', 'model_cases', 'bench_model', 'latency_ratios',
-           'format_table', 'write_csv', 'data_settings', 'loader_rate', 'augmentation_ms', 'bench_data',
-           'profile_table', 'run_model_benchmark', 'run_data_benchmark', 'main']
+__all__ = ['TRAIN_COLUMNS', 'EVAL_COLUMNS', 'MODEL_COLUMNS', 'count_macs', 'n_params', 'Case', 'time_round_robin', 'model_cases',
+           'bench_model', 'latency_ratios', 'format_table', 'write_csv', 'data_settings', 'loader_rate',
+           'augmentation_ms', 'bench_data', 'reduced_stage', 'train_case', 'bench_train', 'synthetic_matte_clip',
+           'bench_metrics', 'bench_convert', 'profile_table', 'run_model_benchmark', 'run_data_benchmark',
+           'run_train_benchmark', 'run_eval_benchmark', 'main']
 
 # %% ../nbs/95_bench.ipynb #b5441ad6
 def count_macs(model, *args, **kwargs) -> float:
@@ -176,6 +182,119 @@ def bench_data(paths, workers=(0, 1, 2), batches: int = 8) -> list:
                          'ms_per_clip': round(1e3 / rate, 1), 'augment_ms_per_clip': round(aug, 1)})
     return rows
 
+# %% ../nbs/95_bench.ipynb #0f0b4329
+TRAIN_COLUMNS = ['device', 'variant', 'stage', 'size_lr', 'T_lr', 'size_hr', 'T_hr', 's_per_iter', 'data_s_per_iter', 'step_s_per_iter',
+                 'peak_mem_MiB', 'loader_samples_per_s', 'step_samples_per_s', 'workers_to_keep_up']
+
+def reduced_stage(stage: int, variant: str, device: str = 'cpu', scale: int = 2, data_config: str | None = None, **overrides):
+    "Stage `stage`'s preset with `variant`, sizes divided (`resolution_lr / scale`, `resolution_hr / (2 scale)`, T / 5), quiet, from scratch."
+    from rvm_nb.config import stage_config
+    base = stage_config(stage)
+    tmp = tempfile.mkdtemp(prefix='rvm_nb_bench_')
+    return stage_config(stage, model_variant=variant, checkpoint=None, device=device, sample_data=data_config is None, data_config=data_config,
+                        resolution_lr=base.resolution_lr // scale, resolution_hr=base.resolution_hr // (2 * scale),
+                        seq_length_lr=max(2, base.seq_length_lr // 5), seq_length_hr=max(2, base.seq_length_hr // 5),
+                        num_workers=0, disable_validation=True, disable_progress_bar=True, checkpoint_dir=tmp, log_dir=tmp, **overrides)
+
+def _peak_memory_mib(device: torch.device) -> float:
+    if device.type == 'cuda': return torch.cuda.max_memory_allocated(device) / 2**20
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+def train_case(cfg, iters: int = 3, warmup: int = 1, threads: int | None = None) -> dict:
+    "Time `iters` training iterations of `cfg` after `warmup` (in this process); one benchmark row."
+    from rvm_nb.train import Trainer, build_model, build_optimizer, data_paths, matting_datasets, resolve_device, segmentation_datasets
+    if threads: torch.set_num_threads(threads)
+    device = resolve_device(cfg.device)
+    paths = data_paths(cfg)
+    model = build_model(cfg).to(device)
+    trainer = Trainer(cfg, model.train(), build_optimizer(model, cfg), matting_datasets(cfg, paths), segmentation_datasets(cfg, paths), device)
+    B, T = cfg.batch_size_per_gpu, cfg.seq_length_lr
+    records, samples = [], 0
+    for i in range(warmup + iters):
+        seg_samples = B if trainer.step % 2 == 0 else B * T  # a YouTubeVIS clip, or B*T COCO/Supervisely images
+        rec = trainer.iteration()
+        if device.type == 'cuda': torch.cuda.synchronize()
+        if i >= warmup: records.append(rec); samples += B + (B if cfg.train_hr else 0) + seg_samples
+    total, data = sum(r['time_iter_s'] for r in records), sum(r['time_data_s'] for r in records)
+    loader_rate, step_rate = samples / max(data, 1e-9), samples / max(total - data, 1e-9)
+    return {'device': device.type, 'variant': cfg.model_variant, 'stage': cfg.stage, 'size_lr': cfg.resolution_lr, 'T_lr': T,
+            'size_hr': cfg.resolution_hr if cfg.train_hr else '', 'T_hr': cfg.seq_length_hr if cfg.train_hr else '',
+            's_per_iter': round(total / iters, 3), 'data_s_per_iter': round(data / iters, 3), 'step_s_per_iter': round((total - data) / iters, 3),
+            'peak_mem_MiB': round(_peak_memory_mib(device)), 'loader_samples_per_s': round(loader_rate, 2),
+            'step_samples_per_s': round(step_rate, 2), 'workers_to_keep_up': math.ceil(step_rate / loader_rate)}
+
+def _train_case_in_process(args) -> dict: return train_case(*args)
+
+def bench_train(variants=('unireplknet', 'mobilenetv3'), stages=(1, 2, 3, 4), devices=('cpu',), iters: int = 3, warmup: int = 1,
+                scale: int = 2, threads: int | None = None, data_config: str | None = None, progress: bool = True) -> list:
+    "One row per (device, variant, stage), each case in a fresh spawned process (its own peak memory)."
+    import multiprocessing as mp
+    from tqdm.auto import tqdm
+    cases = [(reduced_stage(st, v, d, scale, data_config), iters, warmup, threads) for d in devices for v in variants for st in stages]
+    rows = []
+    with mp.get_context('spawn').Pool(1, maxtasksperchild=1) as pool:
+        for row in tqdm(pool.imap(_train_case_in_process, cases), total=len(cases), desc='train cases', disable=not progress):
+            rows.append(row)
+    return rows
+
+# %% ../nbs/95_bench.ipynb #30a61981
+EVAL_COLUMNS = ['kind', 'device', 'variant', 'width', 'height', 'frames', 'metric', 'downsample_ratio', 'seconds', 'per_100_frames_s', 'fps']
+
+def synthetic_matte_clip(frames: int, height: int, width: int, seed: int = 0) -> tuple:
+    "(pred_pha, true_pha, pred_fgr, true_fgr) uint8 stacks: a soft-edged blob drifting over the frames, and a noisy prediction of it."
+    import cv2
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    base = rng.random((max(2, height // 32), max(2, width // 32))).astype(np.float32)
+    field = cv2.resize(base, (width, height), interpolation=cv2.INTER_CUBIC)
+    true = np.empty((frames, height, width), np.uint8); pred = np.empty_like(true)
+    for t in range(frames):
+        cx, cy = width * (0.3 + 0.4 * t / max(frames - 1, 1)), height / 2
+        d = np.sqrt(((xx - cx) / (0.25 * width)) ** 2 + ((yy - cy) / (0.4 * height)) ** 2) + 0.15 * field
+        a = np.clip((1.1 - d) * 4, 0, 1)
+        true[t] = (a * 255).round()
+        pred[t] = np.clip(a * 255 + rng.normal(0, 6, a.shape), 0, 255).round()
+    fg_true = rng.integers(0, 256, (frames, height, width, 3), dtype=np.uint8)
+    fg_pred = np.clip(fg_true.astype(np.int16) + rng.integers(-8, 9, fg_true.shape), 0, 255).astype(np.uint8)
+    return pred, true, fg_pred, fg_true
+
+def bench_metrics(sizes=((512, 288), (1920, 1080)), frames: int = 100, metrics=None, progress: bool = True) -> list:
+    "Seconds to score a `frames`-frame clip with each metric alone, per size."
+    from tqdm.auto import tqdm
+    from rvm_nb.metrics import ALL_METRICS, clip_metrics
+    rows = []
+    for w, h in sizes:
+        clip = synthetic_matte_clip(frames, h, w)
+        for m in tqdm(metrics or ALL_METRICS, desc=f'metrics {w}x{h}', disable=not progress):
+            t0 = time.perf_counter(); clip_metrics(*clip, metrics=[m]); dt = time.perf_counter() - t0
+            rows.append({'kind': 'metric', 'device': 'cpu', 'variant': '', 'width': w, 'height': h, 'frames': frames, 'metric': m,
+                         'downsample_ratio': '', 'seconds': round(dt, 3), 'per_100_frames_s': round(dt * 100 / frames, 3), 'fps': round(frames / dt, 1)})
+    return rows
+
+def bench_convert(variants=('unireplknet', 'mobilenetv3'), sizes=((512, 288), (1920, 1080)), frames: int = 30, device: str = 'cpu',
+                  progress: bool = True) -> list:
+    "convert_video frames per second (alpha and foreground videos written, auto ratio) for each variant and size."
+    from tqdm.auto import tqdm
+    from rvm_nb.io import VideoWriter
+    from rvm_nb.inference import auto_downsample_ratio, convert_video
+    tmp = Path(tempfile.mkdtemp(prefix='rvm_nb_bench_'))
+    rows = []
+    try:
+        for w, h in sizes:
+            src = tmp / f'in_{w}x{h}.mp4'
+            _, _, _, fg = synthetic_matte_clip(frames, h, w)
+            with VideoWriter(src, fps=25) as vw:
+                for f in fg: vw.write(f)
+            for v in tqdm(variants, desc=f'convert {w}x{h}', disable=not progress):
+                model = MattingNetwork(v).eval()
+                r = convert_video(model, src, output_alpha=tmp / 'pha.mp4', output_foreground=tmp / 'fgr.mp4', device=device, progress=False)
+                rows.append({'kind': 'convert_video', 'device': device, 'variant': v, 'width': w, 'height': h, 'frames': r['frames'], 'metric': '',
+                             'downsample_ratio': round(auto_downsample_ratio(h, w), 4), 'seconds': round(r['seconds'], 2),
+                             'per_100_frames_s': round(r['seconds'] * 100 / r['frames'], 2), 'fps': round(r['fps'], 2)})
+    finally: shutil.rmtree(tmp, ignore_errors=True)
+    return rows
+
 # %% ../nbs/95_bench.ipynb #6c0eb3c9
 def profile_table(case: Case, steps: int = 5, rows: int = 15) -> str:
     "torch.profiler table (self time, by input shape) of `steps` calls of `case` after warm-up."
@@ -224,22 +343,52 @@ def run_data_benchmark(out_dir: str | Path | None = None, batches: int = 8, data
     print(f'\nwrote {out}/data.csv')
     return rows
 
+def run_train_benchmark(out_dir: str | Path | None = None, iters: int = 3, warmup: int = 1, threads: int | None = None,
+                        data_config: str | None = None) -> list:
+    "The training benchmark: the four stage presets at reduced sizes, unireplknet and mobilenetv3, CPU (and CUDA when available); writes `train.csv`."
+    devices = ('cpu', 'cuda') if torch.cuda.is_available() else ('cpu',)
+    rows = bench_train(devices=devices, iters=iters, warmup=warmup, threads=threads, data_config=data_config)
+    print(format_table(rows, TRAIN_COLUMNS))
+    out = Path(out_dir or runs_dir() / 'bench')
+    write_csv(rows, out / 'train.csv')
+    save_json({'environment': environment_report(), 'threads': threads or torch.get_num_threads(), 'iters': iters, 'warmup': warmup},
+              out / 'train_env.json')
+    print(f'\nwrote {out}/train.csv')
+    return rows
+
+def run_eval_benchmark(out_dir: str | Path | None = None, frames: int = 100, convert_frames: int = 30) -> list:
+    "The evaluation benchmark: metric seconds per 100-frame clip and convert_video fps, at 512x288 and 1920x1080; writes `eval.csv`."
+    rows = bench_metrics(frames=frames)
+    rows += bench_convert(frames=convert_frames)
+    if torch.cuda.is_available(): rows += bench_convert(frames=convert_frames, device='cuda')
+    print(format_table(rows, EVAL_COLUMNS))
+    out = Path(out_dir or runs_dir() / 'bench')
+    write_csv(rows, out / 'eval.csv')
+    print(f'\nwrote {out}/eval.csv')
+    return rows
+
 def main(argv=None):
-    "Command line: `python -m rvm_nb.bench {model,data} [--iters N] [--compiled] [--out DIR]`."
+    "Command line: `python -m rvm_nb.bench {model,data,train,eval} [--iters N] [--compiled] [--out DIR]`."
     ap = argparse.ArgumentParser(prog='python -m rvm_nb.bench', description='Benchmarks; tables printed, CSVs under runs/bench/.')
-    ap.add_argument('which', choices=['model', 'data'], help='which benchmark to run')
+    ap.add_argument('which', choices=['model', 'data', 'train', 'eval'], help='which benchmark to run')
     ap.add_argument('--data-config', default=None, help='data: JSON of dataset roots (default: the built-in sample set)')
-    ap.add_argument('--iters', type=int, default=20, help='timed rounds (default 20)')
-    ap.add_argument('--warmup', type=int, default=3, help='untimed rounds first (default 3)')
+    ap.add_argument('--iters', type=int, default=None, help='timed rounds (default 20; train: 3 iterations)')
+    ap.add_argument('--warmup', type=int, default=None, help='untimed rounds first (default 3; train: 1)')
     ap.add_argument('--compiled', action='store_true', help='add torch.compile (Inductor) rows for the deploy form')
     ap.add_argument('--threads', type=int, default=None, help='torch threads (default: torch default)')
     ap.add_argument('--no-profile', action='store_true', help='skip the torch.profiler table')
     ap.add_argument('--out', default=None, help='output folder (default runs/bench)')
     a = ap.parse_args(argv)
-    if a.iters < 1: ap.error('--iters must be >= 1')
+    train = a.which == 'train'
+    iters = a.iters if a.iters is not None else (3 if train else 20)
+    warmup = a.warmup if a.warmup is not None else (1 if train else 3)
+    if iters < 1: ap.error('--iters must be >= 1')
+    if warmup < 0: ap.error('--warmup must be >= 0')
     if a.threads: torch.set_num_threads(a.threads)
-    if a.which == 'data': run_data_benchmark(a.out, a.iters, a.data_config)
-    else: run_model_benchmark(a.out, a.iters, a.warmup, a.compiled, not a.no_profile, a.threads)
+    if a.which == 'data': run_data_benchmark(a.out, iters, a.data_config)
+    elif train: run_train_benchmark(a.out, iters, warmup, a.threads, a.data_config)
+    elif a.which == 'eval': run_eval_benchmark(a.out)
+    else: run_model_benchmark(a.out, iters, warmup, a.compiled, not a.no_profile, a.threads)
 
 # notebook shells run this cell as __main__ too, but have no __file__
 if __name__ == '__main__' and '__file__' in globals(): main()

@@ -1,4 +1,5 @@
 """The stage notebook driven the way users drive it: papermill from a shell, with parameters."""
+import csv
 import json
 import os
 import subprocess
@@ -38,6 +39,46 @@ def test_unknown_stage_fails_clearly(tmp_path):
 def test_help_lists_the_parameters():
     r = subprocess.run([str(PAPERMILL), '--help-notebook', 'nbs/train_stage.ipynb'], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0
-    for name in ('stage', 'run_name', 'sample_data', 'data_config', 'max_steps', 'device'):
+    for name in ('stage', 'run_name', 'sample_data', 'data_config', 'max_steps', 'device', 'world_size'):
         assert f'  {name}:' in r.stdout, r.stdout
     assert 'stage: int (default 1)' in r.stdout and 'seed stage preset' in r.stdout
+
+
+def test_two_ranks_spawned_from_the_kernel(tmp_path):
+    r = _papermill(tmp_path, '-p', 'world_size', '2', '-p', 'run_name', 'ddp', '-p', 'max_steps', '2', '-p', 'model_variant', 'mobilenetv3',
+                   '-p', 'device', 'cpu')
+    assert r.returncode == 0, r.stderr[-3000:]
+    run = tmp_path / 'runs' / 'ddp'
+    assert json.loads((run / 'config.json').read_text())['world_size'] == 2
+    records = [json.loads(l) for l in (run / 'metrics.jsonl').read_text().splitlines()]
+    assert [rec['step'] for rec in records if 'train_lr_total' in rec] == [0, 1]
+    assert (run / 'checkpoints' / 'epoch-0.pth').is_file()
+
+
+def _evaluate_run(tmp_path, *args):
+    env = {k: v for k, v in os.environ.items() if k != 'MPLBACKEND'}  # the kernel's inline backend, so figures are saved
+    env['RVM_NB_RUNS'] = str(tmp_path / 'runs')
+    return subprocess.run([str(PAPERMILL), 'nbs/evaluate_run.ipynb', str(tmp_path / 'eval.ipynb'), '--no-progress-bar', *args],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_train_then_evaluate_the_run(tmp_path):
+    r = _papermill(tmp_path, '-p', 'run_name', 'tiny', '-p', 'max_steps', '1', '-p', 'model_variant', 'mobilenetv3')
+    assert r.returncode == 0, r.stderr[-3000:]
+    r = _evaluate_run(tmp_path, '-p', 'run_name', 'tiny', '-p', 'metrics', 'pha_mad pha_dtssd fgr_mse')
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = tmp_path / 'runs' / 'tiny' / 'eval' / 'sample_eval'
+    with open(out / 'sample_eval_per_clip.csv') as f: rows = list(csv.DictReader(f))
+    assert len(rows) == 8 and {r['dataset'] for r in rows} == {'videomatte_motion', 'videomatte_static'}
+    assert all(float(r['pha_mad']) > 0 for r in rows) and list(rows[0])[3:] == ['pha_mad', 'pha_dtssd', 'fgr_mse']
+    nb = json.loads((tmp_path / 'eval.ipynb').read_text())
+    text = ''.join(''.join(o.get('text', '')) for c in nb['cells'] if c['cell_type'] == 'code' for o in c.get('outputs', []))
+    assert 'mobilenetv3 from' in text and 'epoch-0.pth' in text  # the run's variant and newest checkpoint were used
+    images = [o for c in nb['cells'] if c['cell_type'] == 'code' for o in c.get('outputs', []) if 'image/png' in o.get('data', {})]
+    assert len(images) == 2  # per-clip bars and per-frame curves
+
+
+def test_evaluate_run_with_a_missing_set_fails_clearly(tmp_path):
+    r = _evaluate_run(tmp_path, '-p', 'eval_set', str(tmp_path / 'nowhere'), '-p', 'model_variant', 'mobilenetv3')
+    assert r.returncode != 0
+    assert f'evaluation folder not found: {tmp_path / "nowhere"}' in r.stdout + r.stderr
