@@ -71,6 +71,8 @@ def prepare_cells(nb) -> None:
         cell.source = '\n'.join(l for l in cell.source.splitlines() if not l.lstrip().startswith('#|')).strip()
         for out in cell.get('outputs', []):
             out.pop('transient', None)
+            # live widgets cannot run on a static page (and their renderer would be fetched from a CDN): keep the text fallback
+            out.get('data', {}).pop('application/vnd.jupyter.widget-view+json', None)
             if 'text/markdown' in out.get('data', {}): out['data']['text/markdown'] = clean_markdown(''.join(out['data']['text/markdown']))
         if cell.source or cell.get('outputs'): kept.append(cell)
     nb.cells = kept
@@ -93,6 +95,7 @@ def render_page(nb, title: str, nav: str, description: str = '') -> str:
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
     nb = copy.deepcopy(nb)
+    nb.metadata.pop('widgets', None)  # saved widget state makes nbconvert load the widget renderer from a CDN
     nb.cells.insert(0, nbformat.v4.new_markdown_cell(f'# {title}' + (f'\n\n> {description}' if description else '')))
     exp = HTMLExporter(template_name='lab', exclude_input_prompt=True, exclude_output_prompt=True)
     exp.register_preprocessor(TagRemovePreprocessor(remove_input_tags={'remove_input'}, remove_cell_tags={'remove_cell'},

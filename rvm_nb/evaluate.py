@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 import torch
 
+from .config import save_json
 from .io import IMAGE_EXTENSIONS, list_images, read_image, read_video_frames, write_image
 from .metrics import ALL_METRICS, FGR_METRICS, check_metrics, clip_metrics
 
@@ -122,6 +123,8 @@ def evaluate_dirs(pred_dir: str | Path, true_dir: str | Path, metrics=ALL_METRIC
     summary = {'all': summarize(per_clip, cols)}
     for d in sorted({d for d, _ in per_clip}):
         summary[d] = summarize({k: v for k, v in per_clip.items() if k[0] == d}, cols)
+    save_json({'pred_dir': str(pred_dir.resolve()), 'true_dir': str(true_dir.resolve()), 'metrics': cols, 'summary': summary},
+              pred_dir / f'{name}_evaluation.json')
     return summary
 
 def format_summary(summary: dict) -> str:

@@ -4,5 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install.sh
+bash tools/install_browser.sh   # chromium (apt) and playwright-core (npm) for tests/test_browser.py
 export PYTHONUNBUFFERED=1 MPLBACKEND=Agg
 exec .venv/bin/python -m pytest tests -q -p no:cacheprovider --durations=8 "$@"

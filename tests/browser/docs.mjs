@@ -1,0 +1,24 @@
+// Render documentation pages in headless chromium; for each: title, visible text, console and page errors, a screenshot.
+// Usage: node docs.mjs --dir _docs --pages a.html,b.html --out runs/screens/docs. Prints one JSON line per page.
+import { launch, args } from './common.mjs';
+import path from 'node:path';
+
+const a = args();
+const browser = await launch();
+try {
+  for (const name of a.pages.split(',')) {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const errors = [];
+    page.on('console', m => { if (m.type() === 'error') errors.push(m.text()); });
+    page.on('pageerror', e => errors.push(e.message));
+    page.on('requestfailed', r => errors.push('request failed: ' + r.url()));
+    await page.goto('file://' + path.resolve(a.dir, name), { waitUntil: 'load' });
+    const text = await page.locator('body').innerText();
+    const headings = await page.locator('h1, h2, h3, h4').allInnerTexts();
+    await page.screenshot({ path: `${a.out}/${name.replace(/\.html$/, '')}.png` });
+    console.log(JSON.stringify({ page: name, title: await page.title(), text, headings, errors }));
+    await page.close();
+  }
+} finally {
+  await browser.close();
+}

@@ -1,0 +1,99 @@
+"""The explore notebooks in a real JupyterLab in a real browser (Debian's chromium driven by playwright-core), and
+every documentation page rendered in it. Screenshots go to runs/screens/ (look at them)."""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BROWSER = ROOT / 'tests' / 'browser'
+SCREENS = ROOT / 'runs' / 'screens'
+EXPLORE = {'explore_data.ipynb': 'frame', 'explore_predictions.ipynb': 'frame', 'explore_metrics.ipynb': 'frames'}
+
+
+def _require_tools():
+    missing = [what for what, ok in (('chromium', shutil.which('chromium') or os.environ.get('CHROMIUM')),
+                                     ('node', shutil.which('node')),
+                                     ('playwright-core', (BROWSER / 'node_modules' / 'playwright-core').is_dir())) if not ok]
+    assert not missing, f'browser tests need {missing}: run bash tools/install_browser.sh'
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope='module')
+def lab(tmp_path_factory):
+    """JupyterLab on 127.0.0.1 with a token, serving copies of the explore notebooks (Lab saves what it runs)."""
+    _require_tools()
+    root = tmp_path_factory.mktemp('lab')
+    for name in EXPLORE: shutil.copy(ROOT / 'nbs' / name, root / name)
+    port, token = _free_port(), 'rvm-nb-test-token'
+    env = {k: v for k, v in os.environ.items() if k != 'MPLBACKEND'}  # kernels draw with the inline backend
+    env['RVM_NB_RUNS'] = str(root / 'runs')
+    log = open(root / 'lab.log', 'w')
+    proc = subprocess.Popen([str(Path(sys.executable).parent / 'jupyter'), 'lab', '--no-browser', '--allow-root', '--ip', '127.0.0.1',
+                             '--port', str(port), f'--IdentityProvider.token={token}', f'--ServerApp.root_dir={root}',
+                             '--LabApp.expose_app_in_browser=True', '--LabApp.news_url=None'],
+                            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f'http://127.0.0.1:{port}'
+    deadline = time.time() + 90
+    while True:
+        try:
+            if urllib.request.urlopen(f'{url}/api/status?token={token}', timeout=2).status == 200: break
+        except OSError: pass
+        assert proc.poll() is None and time.time() < deadline, (root / 'lab.log').read_text()[-3000:]
+        time.sleep(0.5)
+    yield {'url': url, 'token': token, 'root': root}
+    os.killpg(proc.pid, signal.SIGTERM)
+    try: proc.wait(timeout=20)
+    except subprocess.TimeoutExpired: os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize('notebook', list(EXPLORE))
+def test_explore_notebook_runs_and_reacts_to_its_slider(lab, notebook):
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    out = SCREENS / notebook.replace('.ipynb', '')
+    r = subprocess.run(['node', 'lab.mjs', '--url', lab['url'], '--token', lab['token'], '--notebook', notebook,
+                        '--slider', EXPLORE[notebook], '--out', str(out)], cwd=BROWSER, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    result = json.loads(r.stdout.strip().splitlines()[-1])
+    assert result['ok'], result
+    assert result['changed'] and result['before'] > 1000 and result['after'] > 1000
+    assert (SCREENS / f"{notebook.replace('.ipynb', '')}-after.png").stat().st_size > 10_000
+
+
+def test_docs_pages_render_with_their_api(tmp_path):
+    _require_tools()
+    import rvm_nb
+    dest = tmp_path / 'docs'
+    subprocess.run([str(Path(sys.executable).parent / 'rvm-docs'), '--dest', str(dest), '--no-readme'], cwd=ROOT, check=True,
+                   capture_output=True, timeout=300)
+    pages = sorted(p.name for p in dest.glob('*.html'))
+    (SCREENS / 'docs').mkdir(parents=True, exist_ok=True)
+    r = subprocess.run(['node', 'docs.mjs', '--dir', str(dest), '--pages', ','.join(pages), '--out', str(SCREENS / 'docs')],
+                       cwd=BROWSER, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    seen = {d['page']: d for d in map(json.loads, r.stdout.strip().splitlines())}
+    assert sorted(seen) == pages and 'index.html' in seen
+    for name, d in seen.items():
+        assert not d['errors'], (name, d['errors'])
+        assert d['title'] and d['headings'], name
+    import importlib
+    for page in pages:  # module pages show their API: every exported name is visible text
+        module = page.removesuffix('.html')
+        try: mod = importlib.import_module(f'rvm_nb.{module}')
+        except ImportError: continue
+        missing = [n for n in getattr(mod, '__all__', []) if n not in seen[page]['text']]
+        assert not missing, (page, missing)
+    assert 'The flow of data' in seen['index.html']['text']
