@@ -92,7 +92,9 @@ class VideoWriter:
     def __init__(self, path: str | Path, fps: float = 30, codec: str = 'libx264', bitrate: float | None = None, pix_fmt: str = 'yuv420p',
                  options: dict | None = None):
         self.path, self.fps, self.codec, self.bitrate, self.pix_fmt = Path(path), fps, codec, bitrate, pix_fmt
-        self.options = options if options is not None else ({'crf': '18'} if codec == 'libx264' and bitrate is None else {})
+        # constant quality; 'veryfast' encodes 1080p about 2x faster than x264's default preset at a similar size here
+        default = (({'crf': '18'} if bitrate is None else {}) | {'preset': 'veryfast'}) if codec == 'libx264' else {}
+        self.options = options if options is not None else default
         self.container = self.stream = None
         self.frames = 0
 
