@@ -51,6 +51,7 @@ class EpochSampler(Sampler):
     "Indices of epoch `epoch` in an order fixed by (seed, epoch), this rank's share, starting at `start`."
     def __init__(self, n: int, seed: int, epoch: int = 0, start: int = 0, shuffle: bool = True, rank: int = 0, world_size: int = 1):
         order = np.random.default_rng([seed, epoch]).permutation(n) if shuffle else np.arange(n)
+        order = order[:n // world_size * world_size]  # equal shares: ranks that ran out early would leave the others waiting in an all-reduce
         self.indices = order[rank::world_size][start:].tolist()
     def __iter__(self): return iter(self.indices)
     def __len__(self): return len(self.indices)
