@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import math
 import random
 import shutil
@@ -18,7 +19,7 @@ import cv2
 import numpy as np
 import torch
 
-from .config import save_json
+from .config import atomic_write, save_json
 from .io import IMAGE_EXTENSIONS, list_images, read_image, read_video_frames, write_image
 from .metrics import ALL_METRICS, FGR_METRICS, check_metrics, clip_metrics
 
@@ -97,10 +98,11 @@ def summarize(per_clip: dict, metrics) -> dict:
 
 # %% ../nbs/31_evaluate.ipynb #82b775e7
 def _write_rows(path: Path, header: list, rows: list):
-    tmp = path.with_name(path.name + '.tmp')
-    with open(tmp, 'w', newline='') as f:
-        w = csv.writer(f); w.writerow(header); w.writerows(rows)
-    tmp.replace(path)
+    def write(f):  # atomic_write hands over a binary file
+        text = io.TextIOWrapper(f, encoding='utf-8', newline='')
+        w = csv.writer(text); w.writerow(header); w.writerows(rows)
+        text.flush(); text.detach()
+    atomic_write(path, write)
 
 def evaluate_dirs(pred_dir: str | Path, true_dir: str | Path, metrics=ALL_METRICS, num_workers: int = 2, name: str | None = None,
                   progress: bool = True) -> dict:

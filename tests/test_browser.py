@@ -4,7 +4,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from rvm_nb.distributed import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 BROWSER = ROOT / 'tests' / 'browser'
@@ -26,19 +27,13 @@ def _require_tools():
     assert not missing, f'browser tests need {missing}: run bash tools/install_browser.sh'
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope='module')
 def lab(tmp_path_factory):
     """JupyterLab on 127.0.0.1 with a token, serving copies of the explore notebooks (Lab saves what it runs)."""
     _require_tools()
     root = tmp_path_factory.mktemp('lab')
     for name in EXPLORE: shutil.copy(ROOT / 'nbs' / name, root / name)
-    port, token = _free_port(), 'rvm-nb-test-token'
+    port, token = free_port(), 'rvm-nb-test-token'
     env = {k: v for k, v in os.environ.items() if k != 'MPLBACKEND'}  # kernels draw with the inline backend
     env['RVM_NB_RUNS'] = str(root / 'runs')
     log = open(root / 'lab.log', 'w')
