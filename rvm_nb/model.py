@@ -22,7 +22,8 @@ __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'MATTING_VARIANTS', 'REFINERS', 'per
            'MobileNetV3LargeEncoder', 'ResNet50Encoder', 'UniRepLKNetEncoder', 'LRASPP', 'ConvGRU', 'upsample_like',
            'BottleneckBlock', 'UpsamplingBlock', 'OutputBlock', 'HaarDWT', 'HaarDownsample', 'RecurrentDecoder',
            'Projection', 'DeepGuidedFilterRefiner', 'box_mean', 'FastGuidedFilterRefiner', 'MattingNetwork',
-           'reparameterize_model', 'load_matting_checkpoint', 'state_channels']
+           'reparameterize_model', 'resolve_checkpoint', 'infer_variant', 'load_matting_checkpoint',
+           'load_matting_network', 'state_channels']
 
 # %% ../nbs/11_model.ipynb #77514d30
 def per_frame(fn, *xs):
@@ -335,14 +336,19 @@ def _build_encoder(spec, deploy: bool, encoder_kwargs: dict):
 
 # %% ../nbs/11_model.ipynb #36eb99ec
 class MattingNetwork(nn.Module):
-    "RVM's recurrent matting network; `variant` picks the encoder and wiring (see `MATTING_VARIANTS`)."
+    """RVM's recurrent matting network; `variant` picks the encoder and wiring (see `MATTING_VARIANTS`).
+
+    `always_refine=False` is RVM's PyTorch behaviour (no refiner at `downsample_ratio` 1); `True` runs the refiner at
+    every ratio, as RVM's published ONNX graphs do (`rvm_nb.published`)."""
     def __init__(self, variant: str = 'unireplknet', refiner: str = 'deep_guided_filter', pretrained_backbone: str | Path | None = None,
-                 deploy: bool = False, **encoder_kwargs):
+                 deploy: bool = False, always_refine: bool = False, **encoder_kwargs):
         super().__init__()
         if variant not in MATTING_VARIANTS: raise ValueError(f'unknown variant {variant!r}; choose from {", ".join(MATTING_VARIANTS)}')
         if refiner not in REFINERS: raise ValueError(f'unknown refiner {refiner!r}; choose from {", ".join(REFINERS)}')
         cfg = MATTING_VARIANTS[variant]
         self.variant, self.refiner_name = variant, refiner
+        # RVM's PyTorch code skips the refiner at ratio 1; its published ONNX graph always runs it
+        self.always_refine = always_refine
         self.backbone = _build_encoder(cfg['encoder'], deploy, encoder_kwargs)
         chs = [i['num_chs'] for i in self.backbone.feature_info]
         self.aspp = LRASPP(chs[3], cfg['aspp'])
@@ -360,7 +366,7 @@ class MattingNetwork(nn.Module):
         hid, *rec = self.decoder(src_sm, f1, f2, f3, self.aspp(f4), r1, r2, r3, r4)
         if segmentation_pass: return [self.project_seg(hid), *rec]
         fgr_residual, pha = self.project_mat(hid).split([3, 1], dim=-3)
-        if downsample_ratio != 1:
+        if downsample_ratio != 1 or self.always_refine:
             fgr_residual, pha = self.refiner(src, src_sm, fgr_residual, pha, hid)
         return [(fgr_residual + src).clamp(0., 1.), pha.clamp(0., 1.), *rec]
 
@@ -384,9 +390,44 @@ def reparameterize_model(model: nn.Module, inplace: bool = False) -> nn.Module:
         if hasattr(m, 'reparameterize') and not isinstance(m, MattingNetwork): m.reparameterize()
     return model.eval()
 
+def resolve_checkpoint(checkpoint: str | Path) -> Path:
+    "The file of `checkpoint`: a path, or a short name of published weights (e.g. `rvm_mobilenetv3`; see `rvm_nb.published`)."
+    from rvm_nb.published import PUBLISHED, published_checkpoint
+    return published_checkpoint(str(checkpoint)) if str(checkpoint) in PUBLISHED else Path(checkpoint)
+
+def infer_variant(state_dict: dict) -> tuple[str, bool] | None:
+    "`(variant, deploy)` whose layout `state_dict` has, read from its keys (published RVM, the seed system, ours); None if unknown."
+    keys = state_dict.keys()
+    if 'backbone.features.16.0.weight' in keys: return 'mobilenetv3', False
+    if 'backbone.layer4.0.conv1.weight' in keys: return 'resnet50', False
+    blocks = [{k.split('.')[4] for k in keys if k.startswith(f'backbone.unirep.stages.{i}.')} for i in range(4)]
+    if not all(blocks): return None
+    depths = tuple(len(b) for b in blocks)
+    dims = tuple(int(state_dict[f'backbone.unirep.stages.{i}.0.se.up.weight'].shape[0]) for i in range(4))
+    name = next((v for v, spec in UNIREPLKNET_VARIANTS.items() if spec == (depths, dims)), None)
+    if name is None: return None
+    return ('unireplknet' if name == 'a' else f'unireplknet_{name}'), 'backbone.unirep.stages.0.0.gamma' not in keys
+
+def _same_network(a: str, b: str) -> bool: return a == b or {a, b} == {'unireplknet', 'unireplknet_a'}
+
 def load_matting_checkpoint(model: MattingNetwork, path: str | Path) -> MattingNetwork:
-    "Load a MattingNetwork checkpoint (published RVM / seed system, or one of ours) strictly from `path`."
-    return load_state_dict_strict(model, read_state_dict(path), str(path))
+    "Load a MattingNetwork checkpoint (published RVM / seed system, ours, or a short name) strictly from `path`."
+    path = resolve_checkpoint(path)
+    sd = read_state_dict(path)
+    found = infer_variant(sd)
+    if found and not _same_network(found[0], model.variant):
+        raise ValueError(f'{path} holds {found[0]} weights, not {model.variant}: pass --variant {found[0]} (or leave the variant out)')
+    return load_state_dict_strict(model, sd, str(path))
+
+def load_matting_network(checkpoint: str | Path, variant: str | None = None, **kwargs) -> MattingNetwork:
+    "A `MattingNetwork` with `checkpoint`'s weights; the variant (and deploy form) comes from the file unless `variant` is given."
+    path = resolve_checkpoint(checkpoint)
+    found = infer_variant(read_state_dict(path))
+    if variant is None:
+        if found is None: raise ValueError(f'{path}: cannot tell the network variant from its keys; pass the variant')
+        variant = found[0]
+    if found and _same_network(found[0], variant): kwargs = {'deploy': found[1], **kwargs}
+    return load_matting_checkpoint(MattingNetwork(variant, **kwargs), path)
 
 # %% ../nbs/11_model.ipynb #94ebe762
 def state_channels(model: MattingNetwork) -> list:
