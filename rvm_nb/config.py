@@ -134,7 +134,8 @@ class TrainConfig:
     # data
     dataset: str = 'videomatte'                  # matting data: videomatte | imagematte
     data_config: str | None = None               # JSON of dataset roots (see rvm_nb.data.load_data_paths)
-    sample_data: bool = False                    # use the built-in sample set instead of real datasets
+    sample_data: bool = False                    # use a built-in sample set instead of real datasets
+    sample_set: str = 'objects'                  # with sample_data: objects (photo cut-outs) | humans (people footage, RVM pseudo-GT)
     backgrounds: str = 'both'                    # images | videos | both (RVM draws each with p = 0.5)
     resolution_lr: int = 512                     # low-resolution sample size (random crop then gives 256-511)
     resolution_hr: int = 2048                    # high-resolution sample size (stages 3-4)

@@ -248,11 +248,13 @@ def main(argv=None):
     "Command line: `python -m rvm_nb.evaluate --pred-dir P --true-dir T [--metrics ...] [--checkpoint C --variant V]`."
     ap = argparse.ArgumentParser(prog='python -m rvm_nb.evaluate', description='Score matting predictions in RVM\'s evaluation layout.')
     ap.add_argument('--pred-dir', required=True, help='predictions: <P>/<dataset>/<clip>/{pha,fgr}/<frame>')
-    ap.add_argument('--true-dir', required=True, help='ground truth: <T>/<dataset>/<clip>/{pha,fgr,com}/<frame>; "sample": the sample evaluation set')
+    ap.add_argument('--true-dir', required=True, help='ground truth: <T>/<dataset>/<clip>/{pha,fgr,com}/<frame>; "sample": the sample evaluation set; '
+                    '"humans": the human evaluation set (pseudo-ground-truth from RVM\'s published model)')
     ap.add_argument('--metrics', nargs='+', default=list(ALL_METRICS), help=f'default: all of {" ".join(ALL_METRICS)}')
     ap.add_argument('--num-workers', type=int, default=2, help='clips scored in parallel (threads)')
-    ap.add_argument('--checkpoint', default=None, help='predict with these weights first')
-    ap.add_argument('--variant', default='unireplknet', help='network variant of --checkpoint')
+    ap.add_argument('--checkpoint', default=None, help='predict with these weights first (a file, or rvm_mobilenetv3: RVM\'s published model)')
+    ap.add_argument('--variant', default=None, help="network variant of --checkpoint (default: read from the checkpoint's keys)")
+    ap.add_argument('--always-refine', action='store_true', help="run the refiner at downsample ratio 1 too (as RVM's published ONNX graph)")
     ap.add_argument('--downsample-ratio', type=float, default=None, help='default: auto, min(512 / max(H, W), 1)')
     ap.add_argument('--device', default='auto')
     ap.add_argument('--disable-progress', action='store_true')
@@ -260,10 +262,14 @@ def main(argv=None):
     try:
         metrics = check_metrics(a.metrics)
         if a.true_dir == 'sample': a.true_dir = str(sample_eval_set(progress=not a.disable_progress))
+        elif a.true_dir == 'humans':
+            from rvm_nb.human_samples import human_eval_set
+            a.true_dir = str(human_eval_set())
+            print("human evaluation set: its ground truth is RVM's published model's output (agreement with RVM, not absolute accuracy)")
         if a.checkpoint:
-            from rvm_nb.model import MattingNetwork, load_matting_checkpoint
+            from rvm_nb.model import load_matting_network
             from rvm_nb.train import resolve_device
-            model = load_matting_checkpoint(MattingNetwork(a.variant), a.checkpoint).to(resolve_device(a.device))
+            model = load_matting_network(a.checkpoint, a.variant, always_refine=a.always_refine).to(resolve_device(a.device))
             predict_set(model, a.true_dir, a.pred_dir, a.downsample_ratio, any(m in FGR_METRICS for m in metrics), progress=not a.disable_progress)
         summary = evaluate_dirs(a.pred_dir, a.true_dir, metrics, a.num_workers, progress=not a.disable_progress)
     except (ValueError, FileNotFoundError, KeyError) as e:

@@ -21,7 +21,7 @@ from .io import read_video_frames, write_image
 # %% auto #0
 __all__ = ['HUMAN_FOOTAGE', 'CLIP_FRAMES', 'CLIP_SIZE', 'HUMAN_SAMPLE_VERSION', 'footage_plan', 'matte_video', 'best_window',
            'fit_clip', 'default_human_root', 'is_human_sample_set', 'make_human_sample_set', 'ensure_human_sample_set',
-           'human_eval_set', 'human_data_paths']
+           'human_eval_set', 'human_data_paths', 'main']
 
 # %% ../nbs/13_human_samples.ipynb #7ab9f5a5
 HUMAN_FOOTAGE = (  # (video in the sample set's videos/, downsample ratio, [(split, first frame, frame count), ...])
@@ -158,3 +158,19 @@ def human_data_paths(root: str | Path | None = None):
     from rvm_nb.data import sample_data_paths
     r = Path(root or ensure_human_sample_set())
     return dataclasses.replace(sample_data_paths(), videomatte_sd=r / 'videomatte', videomatte_hd=r / 'videomatte', imagematte=r / 'imagematte')
+
+# %% ../nbs/13_human_samples.ipynb #6e7cf732
+def main(argv=None):
+    "Command line: build the human sample set (`--dest`, `--force`)."
+    import argparse
+    ap = argparse.ArgumentParser(prog='python -m rvm_nb.human_samples',
+                                 description="Build the human sample set: people footage matted by RVM's published model (pseudo-ground-truth).")
+    ap.add_argument('--dest', default=None, help='output folder (default data/sample_humans)')
+    ap.add_argument('--force', action='store_true', help='rebuild even if a complete set exists')
+    a = ap.parse_args(argv)
+    try: root = make_human_sample_set(a.dest) if a.force else ensure_human_sample_set(a.dest)
+    except (FileNotFoundError, ValueError) as e: raise SystemExit(f'python -m rvm_nb.human_samples: error: {e}') from None
+    print(f"human sample set: {root} (ground truth = RVM's published model's output)")
+
+# notebook shells run this cell as __main__ too, but have no __file__
+if __name__ == '__main__' and '__file__' in globals(): main()

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from .io import VideoWriter, list_images, read_image, read_video_frames, video_info, write_image
-from .model import MattingNetwork, load_matting_checkpoint, reparameterize_model
+from .model import MattingNetwork, load_matting_network, reparameterize_model
 
 # %% auto #0
 __all__ = ['GREEN', 'auto_downsample_ratio', 'source_info', 'read_frames', 'OutputWriter', 'to_uint8', 'convert_video',
@@ -93,7 +93,7 @@ def convert_video(model: MattingNetwork, input_source: str | Path, input_resize:
                   output_type: str = 'video', output_composition: str | Path | None = None, output_alpha: str | Path | None = None,
                   output_foreground: str | Path | None = None, output_video_mbps: float | None = None, seq_chunk: int = 1,
                   device: str | torch.device | None = None, dtype: torch.dtype | None = None, progress: bool = True) -> dict:
-    "Matte every frame of `input_source` (video file or image folder) with `model`; returns what was written and how fast."
+    "Matte every frame of `input_source` (video file or image folder) with `model`; returns what was written and how fast. At ratio 1 the refiner runs only if `model.always_refine`."
     from tqdm.auto import tqdm
     if downsample_ratio is not None and not 0 < downsample_ratio <= 1: raise ValueError(f'downsample_ratio must be in (0, 1], got {downsample_ratio}')
     if not any([output_composition, output_alpha, output_foreground]): raise ValueError('give at least one of output_composition, output_alpha, output_foreground')
@@ -142,8 +142,11 @@ def convert_video(model: MattingNetwork, input_source: str | Path, input_resize:
 def inference_arg_parser() -> argparse.ArgumentParser:
     "RVM's inference flags."
     ap = argparse.ArgumentParser(prog='python -m rvm_nb.inference', description='Matte a video file or an image folder.')
-    ap.add_argument('--variant', default='unireplknet', help='network variant (default unireplknet)')
-    ap.add_argument('--checkpoint', required=True, help='weights to load strictly (ours, the seed system or published RVM)')
+    ap.add_argument('--variant', default=None, help="network variant (default: the checkpoint's, read from its keys)")
+    ap.add_argument('--checkpoint', required=True,
+                    help='weights to load strictly: a file (ours, the seed system or published RVM) or rvm_mobilenetv3 (RVM\'s published model)')
+    ap.add_argument('--always-refine', action='store_true',
+                    help="run the refiner at downsample ratio 1 too, as RVM's published ONNX graph does (RVM's PyTorch code skips it)")
     ap.add_argument('--device', default='auto', help='auto, cpu, cuda, cuda:N')
     ap.add_argument('--dtype', default='float32', choices=['float32', 'float16', 'bfloat16'])
     ap.add_argument('--input-source', required=True, help='video file or image folder')
@@ -161,7 +164,7 @@ def main(argv=None):
     from rvm_nb.train import resolve_device
     a = inference_arg_parser().parse_args(argv)
     try:
-        model = load_matting_checkpoint(MattingNetwork(a.variant), a.checkpoint)
+        model = load_matting_network(a.checkpoint, a.variant, always_refine=a.always_refine)
         r = convert_video(model, a.input_source, a.input_resize, a.downsample_ratio, a.output_type, a.output_composition, a.output_alpha,
                           a.output_foreground, a.output_video_mbps, a.seq_chunk, resolve_device(a.device), getattr(torch, a.dtype),
                           not a.disable_progress)

@@ -20,9 +20,10 @@ from .config import atomic_torch_save, project_root
 from .model import MattingNetwork
 
 # %% auto #0
-__all__ = ['PUBLISHED', 'GRAPH_INPUTS', 'GRAPH_OUTPUTS', 'FOOTAGE_STARTS', 'published_onnx', 'read_graph', 'conv_bn_pairs',
-           'state_dict_from_graph', 'GraphMatting', 'bn_input_statistics', 'reestimate_batchnorm', 'train_mode_gap',
-           'footage_batches', 'import_published', 'default_weights_dir', 'published_checkpoint', 'main']
+__all__ = ['PUBLISHED', 'GRAPH_INPUTS', 'GRAPH_OUTPUTS', 'FOOTAGE_STARTS', 'published_onnx', 'published_available', 'read_graph',
+           'conv_bn_pairs', 'state_dict_from_graph', 'GraphMatting', 'bn_input_statistics', 'reestimate_batchnorm',
+           'train_mode_gap', 'footage_batches', 'import_published', 'default_weights_dir', 'published_checkpoint',
+           'main']
 
 # %% ../nbs/12_published.ipynb #2295c67e
 PUBLISHED = {
@@ -44,6 +45,11 @@ def published_onnx(name: str = 'rvm_mobilenetv3') -> Path:
     if path is None or not path.is_file():
         raise FileNotFoundError(f"{name}: {e['package']}/{e['file']} is not installed; run `{e['install']}` (bash tools/install.sh does)")
     return path
+
+def published_available(name: str = 'rvm_mobilenetv3') -> bool:
+    "True when the ONNX file of published weights `name` is installed (`published_onnx` would find it)."
+    try: return published_onnx(name).is_file()
+    except FileNotFoundError: return False
 
 def read_graph(path: str | Path):
     "The ONNX model at `path`, checked to have RVM's interface (inputs src, r1i..r4i, downsample_ratio; outputs fgr, pha, r1o..r4o)."

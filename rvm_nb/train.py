@@ -25,12 +25,12 @@ from .distributed import RankFailed, free_port, init_distributed, launch, sync_b
 from .data import (CocoPanopticDataset, DataPaths, ImageMatteDataset, SuperviselyPersonDataset, TrainFrameSampler,
                          VideoMatteDataset, YouTubeVISDataset, load_data_paths, sample_data_paths)
 from .losses import matting_loss, segmentation_loss
-from .model import MattingNetwork, load_matting_checkpoint
+from .model import MattingNetwork, load_matting_checkpoint, resolve_checkpoint
 
 # %% auto #0
 __all__ = ['random_crop', 'EpochSampler', 'Stream', 'data_paths', 'matting_datasets', 'segmentation_datasets', 'build_model',
-           'build_optimizer', 'train_dtype', 'Trainer', 'resolve_device', 'run_training', 'train_worker',
-           'last_train_record', 'train', 'main', 'overfit_one_clip']
+           'start_notices', 'build_optimizer', 'train_dtype', 'Trainer', 'resolve_device', 'run_training',
+           'train_worker', 'last_train_record', 'train', 'main', 'overfit_one_clip']
 
 # %% ../nbs/21_train.ipynb #755aebd4
 def random_crop(*clips: torch.Tensor, generator: torch.Generator) -> list:
@@ -94,7 +94,12 @@ class Stream:
 # %% ../nbs/21_train.ipynb #fbec4592
 def data_paths(cfg: TrainConfig, env: dict | None = None) -> DataPaths:
     "Dataset roots for `cfg`: the sample set, a JSON config, or `RVM_NB_DATA` (from `env`, default the process's); none of them is an error."
-    if cfg.sample_data: return sample_data_paths()
+    if cfg.sample_data:
+        if cfg.sample_set not in ('objects', 'humans'): raise ValueError(f"sample_set must be objects or humans, got {cfg.sample_set!r}")
+        if cfg.sample_set == 'humans':
+            from rvm_nb.human_samples import human_data_paths
+            return human_data_paths()
+        return sample_data_paths()
     paths = load_data_paths(cfg.data_config, env=env)
     if paths == DataPaths():
         raise ValueError('no datasets configured: pass --data-config FILE.json (or set RVM_NB_DATA), or --sample-data for the built-in sample set')
@@ -136,6 +141,13 @@ def build_model(cfg: TrainConfig) -> MattingNetwork:
     model = MattingNetwork(cfg.model_variant, pretrained_backbone=cfg.pretrained_backbone)
     if cfg.checkpoint: load_matting_checkpoint(model, cfg.checkpoint)
     return model
+
+def start_notices(cfg: TrainConfig) -> list[str]:
+    "What a run starts from, in lines to print before training: the checkpoint loaded, or an encoder trained from scratch."
+    if cfg.checkpoint: return [f'starting from checkpoint {resolve_checkpoint(cfg.checkpoint)}']
+    if cfg.pretrained_backbone: return [f'encoder initialised from ImageNet weights {cfg.pretrained_backbone}']
+    return [f'WARNING: the {cfg.model_variant} encoder trains from scratch (random weights): the seed starts stage 1 from an '
+            'ImageNet-pretrained backbone; put its local file at --pretrained-backbone PATH (see README, "ImageNet backbones")']
 
 def build_optimizer(model: MattingNetwork, cfg: TrainConfig) -> torch.optim.Adam:
     "Adam with RVM's four groups and the stage's learning rates (no weight decay, no schedule)."
@@ -331,6 +343,8 @@ def run_training(cfg: TrainConfig, rank: int = 0, local_rank: int = 0) -> dict:
     if device.type == 'cuda' and world > 1: device = torch.device('cuda', local_rank); torch.cuda.set_device(device)
     paths = data_paths(cfg)
     matting, segmentation = matting_datasets(cfg, paths), segmentation_datasets(cfg, paths)
+    if rank == 0:
+        for line in start_notices(cfg): print(line, flush=True)
     model, ddp = build_model(cfg).to(device, train_dtype(cfg)), None
     if world > 1:  # RVM: synchronised batch norm, unused heads allowed, each rank keeps its own buffers
         model = sync_batchnorm(model, device)

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 
 # %% auto #0
 __all__ = ['TERMS', 'read_metrics', 'series', 'plot_training_curves', 'read_table', 'metric_columns', 'plot_clip_bars',
-           'plot_frame_curves']
+           'plot_frame_curves', 'compare_evaluations']
 
 # %% ../nbs/40_viz.ipynb #d5bf7e1a
 def read_metrics(path: str | Path) -> list[dict]:
@@ -95,3 +95,47 @@ def plot_frame_curves(rows: list[dict], metric: str, clips: list | None = None, 
     if len(keys) <= 10: ax.legend(fontsize=6)
     fig.tight_layout()
     return fig
+
+# %% ../nbs/40_viz.ipynb #c0mpare2
+def _alpha(folder: Path, name: str):
+    import cv2
+    p = next((folder / f'{Path(name).stem}{e}' for e in ('.png', '.jpg') if (folder / f'{Path(name).stem}{e}').is_file()), folder / name)
+    img = cv2.imread(str(p), cv2.IMREAD_GRAYSCALE)
+    if img is None: raise FileNotFoundError(f'cannot read {p}')
+    return img / 255.
+
+def compare_evaluations(true_dir: str | Path, pred_dirs: dict, out_dir: str | Path | None = None, frame: int = 8, clips_per_dataset: int = 2,
+                        note: str = '') -> tuple[list, object]:
+    "Rows `{model, set, <metric>...}` from each `<pred_dir>/<name>_evaluation.json` and a figure (source | truth | alphas | last error); written to `out_dir` if given."
+    import csv
+    import cv2
+    true_dir = Path(true_dir)
+    rows = []
+    for label, d in pred_dirs.items():
+        d = Path(d); f = d / f'{d.resolve().name}_evaluation.json'
+        if not f.is_file(): raise FileNotFoundError(f'{label}: no evaluation summary {f}; run python -m rvm_nb.evaluate first')
+        for part, vals in json.loads(f.read_text())['summary'].items(): rows.append({'model': label, 'set': part, **{k: round(v, 4) for k, v in vals.items()}})
+    clips = [c for ds in sorted(p for p in true_dir.iterdir() if p.is_dir()) for c in sorted(p for p in ds.iterdir() if p.is_dir())[:clips_per_dataset]]
+    cols = ['source', 'ground truth', *pred_dirs, f'|{list(pred_dirs)[-1]} - truth|']
+    fig, axes = plt.subplots(len(clips), len(cols), figsize=(2.6 * len(cols), 2.2 * len(clips)), squeeze=False)
+    for r, clip in enumerate(clips):
+        name = sorted(p.name for p in (clip / 'pha').iterdir())[frame]
+        truth = _alpha(clip / 'pha', name)
+        preds = [_alpha(Path(d) / clip.parent.name / clip.name / 'pha', name) for d in pred_dirs.values()]
+        src = cv2.cvtColor(cv2.imread(str(clip / 'com' / name)), cv2.COLOR_BGR2RGB)
+        for c, (img, kw) in enumerate([(src, {}), (truth, {'cmap': 'gray', 'vmin': 0, 'vmax': 1}),
+                                       *[(p, {'cmap': 'gray', 'vmin': 0, 'vmax': 1}) for p in preds],
+                                       (abs(preds[-1] - truth), {'cmap': 'magma', 'vmin': 0, 'vmax': 1})]):
+            ax = axes[r, c]; ax.imshow(img, **kw); ax.set_xticks([]); ax.set_yticks([])
+            if r == 0: ax.set_title(cols[c], fontsize=9)
+            if c == 0: ax.set_ylabel(f'{clip.parent.name}/{clip.name}', fontsize=8)
+    if note: fig.suptitle(note, fontsize=9)
+    fig.tight_layout()
+    if out_dir:
+        out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
+        keys = list(dict.fromkeys(k for r in rows for k in r))
+        with open(out / 'comparison.csv', 'w', newline='') as f: w = csv.DictWriter(f, keys); w.writeheader(); w.writerows(rows)
+        lines = ['| ' + ' | '.join(keys) + ' |', '|' + '---|' * len(keys)] + ['| ' + ' | '.join(str(r.get(k, '')) for k in keys) + ' |' for r in rows]
+        (out / 'comparison.md').write_text((note + '\n\n' if note else '') + '\n'.join(lines) + '\n')
+        fig.savefig(out / 'comparison.png', dpi=100)
+    return rows, fig

@@ -82,3 +82,25 @@ def test_evaluate_run_with_a_missing_set_fails_clearly(tmp_path):
     r = _evaluate_run(tmp_path, '-p', 'eval_set', str(tmp_path / 'nowhere'), '-p', 'model_variant', 'mobilenetv3')
     assert r.returncode != 0
     assert f'evaluation folder not found: {tmp_path / "nowhere"}' in r.stdout + r.stderr
+
+
+def test_published_weights_on_the_human_set(tmp_path):
+    r = _evaluate_run(tmp_path, '-p', 'run_name', 'published', '-p', 'checkpoint', 'rvm_mobilenetv3', '-p', 'eval_set', 'humans',
+                      '-p', 'metrics', 'pha_mad pha_grad', '-p', 'downsample_ratio', '1')
+    assert r.returncode == 0, r.stderr[-3000:]
+    nb = json.loads((tmp_path / 'eval.ipynb').read_text())
+    text = ''.join(''.join(o.get('text', '')) for c in nb['cells'] if c['cell_type'] == 'code' for o in c.get('outputs', []))
+    assert 'mobilenetv3 from rvm_mobilenetv3' in text and "ground truth = RVM's published model's output" in text
+    summary = json.loads((tmp_path / 'runs' / 'published' / 'eval' / 'eval' / 'eval_evaluation.json').read_text())['summary']
+    assert 0 < summary['all']['pha_mad'] < 20  # x1e-3: RVM agrees closely with its own pseudo-ground-truth
+
+
+def test_fine_tune_published_weights_through_the_stage_notebook(tmp_path):
+    r = _papermill(tmp_path, '-p', 'stage', '2', '-p', 'run_name', 'ft', '-p', 'max_steps', '1', '-p', 'model_variant', 'mobilenetv3',
+                   '-p', 'checkpoint', 'rvm_mobilenetv3', '-p', 'sample_set', 'humans')
+    assert r.returncode == 0, r.stderr[-3000:]
+    config = json.loads((tmp_path / 'runs' / 'ft' / 'config.json').read_text())
+    assert (config['checkpoint'], config['sample_set'], config['model_variant']) == ('rvm_mobilenetv3', 'humans', 'mobilenetv3')
+    nb = json.loads((tmp_path / 'out.ipynb').read_text())
+    text = ''.join(''.join(o.get('text', '')) for c in nb['cells'] if c['cell_type'] == 'code' for o in c.get('outputs', []))
+    assert 'starting from checkpoint' in text and 'rvm_mobilenetv3.pth' in text
