@@ -410,24 +410,27 @@ def infer_variant(state_dict: dict) -> tuple[str, bool] | None:
 
 def _same_network(a: str, b: str) -> bool: return a == b or {a, b} == {'unireplknet', 'unireplknet_a'}
 
-def load_matting_checkpoint(model: MattingNetwork, path: str | Path) -> MattingNetwork:
-    "Load a MattingNetwork checkpoint (published RVM / seed system, ours, or a short name) strictly from `path`."
-    path = resolve_checkpoint(path)
-    sd = read_state_dict(path)
-    found = infer_variant(sd)
+def _load_into(model: MattingNetwork, path: Path, sd: dict, found) -> MattingNetwork:
     if found and not _same_network(found[0], model.variant):
         raise ValueError(f'{path} holds {found[0]} weights, not {model.variant}: pass --variant {found[0]} (or leave the variant out)')
     return load_state_dict_strict(model, sd, str(path))
 
+def load_matting_checkpoint(model: MattingNetwork, path: str | Path) -> MattingNetwork:
+    "Load a MattingNetwork checkpoint (published RVM / seed system, ours, or a short name) strictly from `path`."
+    path = resolve_checkpoint(path)
+    sd = read_state_dict(path)
+    return _load_into(model, path, sd, infer_variant(sd))
+
 def load_matting_network(checkpoint: str | Path, variant: str | None = None, **kwargs) -> MattingNetwork:
     "A `MattingNetwork` with `checkpoint`'s weights; the variant (and deploy form) comes from the file unless `variant` is given."
     path = resolve_checkpoint(checkpoint)
-    found = infer_variant(read_state_dict(path))
+    sd = read_state_dict(path)
+    found = infer_variant(sd)
     if variant is None:
         if found is None: raise ValueError(f'{path}: cannot tell the network variant from its keys; pass the variant')
         variant = found[0]
     if found and _same_network(found[0], variant): kwargs = {'deploy': found[1], **kwargs}
-    return load_matting_checkpoint(MattingNetwork(variant, **kwargs), path)
+    return _load_into(MattingNetwork(variant, **kwargs), path, sd, found)
 
 # %% ../nbs/11_model.ipynb #94ebe762
 def state_channels(model: MattingNetwork) -> list:
