@@ -28,7 +28,7 @@ __all__ = ['TRAIN_COLUMNS', 'EVAL_COLUMNS', 'MODEL_COLUMNS', 'LEARN_METRICS', 'c
            'data_settings', 'loader_rate', 'augmentation_ms', 'bench_data', 'reduced_stage', 'train_case',
            'bench_train', 'synthetic_matte_clip', 'bench_metrics', 'bench_convert', 'profile_table',
            'run_model_benchmark', 'run_data_benchmark', 'run_train_benchmark', 'run_eval_benchmark', 'main',
-           'learning_curve', 'run_learn_benchmark']
+           'learning_curve', 'eval_subset', 'run_learn_benchmark']
 
 # %% ../nbs/95_bench.ipynb #b5441ad6
 def count_macs(model, *args, **kwargs) -> float:
@@ -380,6 +380,7 @@ def main(argv=None):
     ap.add_argument('--no-profile', action='store_true', help='skip the torch.profiler table')
     ap.add_argument('--steps', type=int, default=300, help='learn: training steps per curve (default 300)')
     ap.add_argument('--every', type=int, default=100, help='learn: steps between evaluations (default 100)')
+    ap.add_argument('--eval-clips', type=int, default=0, help='learn: score only the first N clips of each dataset (default 0: all)')
     ap.add_argument('--out', default=None, help='output folder (default runs/bench)')
     a = ap.parse_args(argv)
     train = a.which == 'train'
@@ -391,7 +392,7 @@ def main(argv=None):
     if a.which == 'data': run_data_benchmark(a.out, iters, a.data_config)
     elif train: run_train_benchmark(a.out, iters, warmup, a.threads, a.data_config)
     elif a.which == 'eval': run_eval_benchmark(a.out)
-    elif a.which == 'learn': run_learn_benchmark(a.out, a.steps, a.every)
+    elif a.which == 'learn': run_learn_benchmark(a.out, a.steps, a.every, eval_clips=a.eval_clips)
     else: run_model_benchmark(a.out, iters, warmup, a.compiled, not a.no_profile, a.threads)
 
 # notebook shells run this cell as __main__ too, but have no __file__
@@ -425,7 +426,15 @@ def learning_curve(label: str, cfg, eval_dir: str | Path, steps: int, every: int
         if progress: print(format_table(rows[-1:]), flush=True)
     return rows
 
-def run_learn_benchmark(out_dir: str | Path | None = None, steps: int = 300, every: int = 100, resolution: int = 128, seq_length: int = 4) -> list:
+def eval_subset(set_dir: str | Path, dest: str | Path, clips_per_dataset: int) -> Path:
+    "A copy of the first `clips_per_dataset` clips of each dataset of evaluation set `set_dir` in `dest` (a shorter benchmark)."
+    dest = Path(dest); shutil.rmtree(dest, ignore_errors=True)
+    for ds in sorted(p for p in Path(set_dir).iterdir() if p.is_dir()):
+        for clip in sorted(p for p in ds.iterdir() if p.is_dir())[:clips_per_dataset]: shutil.copytree(clip, dest / ds.name / clip.name)
+    return dest
+
+def run_learn_benchmark(out_dir: str | Path | None = None, steps: int = 300, every: int = 100, resolution: int = 128, seq_length: int = 4,
+                        eval_clips: int = 0) -> list:
     "Learning curves on the human evaluation set: the seed network from scratch, MobileNetV3 from RVM's published weights; writes `learn.csv`, `learn.png`."
     import matplotlib.pyplot as plt
     from rvm_nb.config import stage_config
@@ -435,6 +444,7 @@ def run_learn_benchmark(out_dir: str | Path | None = None, steps: int = 300, eve
     out = Path(out_dir or runs_dir() / 'bench')
     work, eval_dir = out / 'learn', human_eval_set()
     shutil.rmtree(work, ignore_errors=True)
+    if eval_clips: eval_dir = eval_subset(eval_dir, work / 'eval_subset', eval_clips)
     base = dict(sample_data=True, sample_set='humans', resolution_lr=resolution, seq_length_lr=seq_length, num_workers=1, log_train_loss_interval=every)
     rows = learning_curve('seed unireplknet from scratch', stage_config(1, **base), eval_dir, steps, every, work)
     rows += learning_curve('mobilenetv3 from published', stage_config(1, model_variant='mobilenetv3', checkpoint='rvm_mobilenetv3', **base),
