@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['STAGES', 'project_root', 'runs_dir', 'make_run_dir', 'atomic_write', 'save_json', 'atomic_torch_save',
+__all__ = ['STAGES', 'project_root', 'runs_dir', 'make_run_dir', 'atomic_write', 'save_json', 'atomic_torch_save', 'build_once',
            'seed_everything', 'environment_report', 'merge_config', 'TrainConfig', 'stage_config', 'train_arg_parser',
            'parse_train_args']
 
@@ -73,6 +73,16 @@ def save_json(obj, path: str | Path) -> Path:
 def atomic_torch_save(obj, path: str | Path) -> Path:
     "`torch.save(obj)` to `path`, atomically."
     return atomic_write(path, lambda f: torch.save(obj, f))
+
+def build_once(dest: str | Path, is_complete: typing.Callable[[Path], bool], build: typing.Callable[[Path], Path]) -> Path:
+    "`dest` if `is_complete(dest)`, else `build(dest)` under a file lock beside it, so concurrent processes build it once."
+    import fcntl
+    dest = Path(dest)
+    if is_complete(dest): return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with open(dest.parent / f'.{dest.name}.lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be building it right now
+        return dest if is_complete(dest) else build(dest)
 
 # %% ../nbs/00_config.ipynb #05117651
 def seed_everything(seed: int) -> None:

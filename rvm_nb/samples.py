@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .config import project_root, save_json
+from .config import build_once, project_root, save_json
 from .io import read_image, read_video_frames, write_image
 
 # %% auto #0
@@ -342,13 +342,7 @@ def make_sample_set(dest: str | Path | None = None, cache: str | Path | None = N
 
 def ensure_sample_set(dest: str | Path | None = None, verbose: bool = True) -> Path:
     "The sample set's root, building it first if it is missing or outdated (safe to call from several processes)."
-    dest = Path(dest or default_sample_root())
-    if is_sample_set(dest): return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    import fcntl
-    with open(dest.parent / f'.{dest.name}.lock', 'w') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be building it right now
-        return dest if is_sample_set(dest) else make_sample_set(dest, verbose=verbose)
+    return build_once(dest or default_sample_root(), is_sample_set, lambda d: make_sample_set(d, verbose=verbose))
 
 # %% ../nbs/01a_samples.ipynb #a48dd0e5
 def main(argv=None):
