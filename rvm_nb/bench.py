@@ -23,12 +23,12 @@ from .config import environment_report, runs_dir, save_json
 from .model import MattingNetwork, reparameterize_model
 
 # %% auto #0
-__all__ = ['TRAIN_COLUMNS', 'EVAL_COLUMNS', 'MODEL_COLUMNS', 'LEARN_METRICS', 'count_macs', 'n_params', 'Case',
+__all__ = ['TRAIN_COLUMNS', 'EVAL_COLUMNS', 'LEARN_METRICS', 'MODEL_COLUMNS', 'count_macs', 'n_params', 'Case',
            'time_round_robin', 'model_cases', 'bench_model', 'latency_ratios', 'format_table', 'write_csv',
            'data_settings', 'loader_rate', 'augmentation_ms', 'bench_data', 'reduced_stage', 'train_case',
-           'bench_train', 'synthetic_matte_clip', 'bench_metrics', 'bench_convert', 'profile_table',
-           'run_model_benchmark', 'run_data_benchmark', 'run_train_benchmark', 'run_eval_benchmark', 'main',
-           'learning_curve', 'eval_subset', 'run_learn_benchmark']
+           'bench_train', 'synthetic_matte_clip', 'bench_metrics', 'bench_convert', 'profile_table', 'learning_curve',
+           'eval_subset', 'run_learn_benchmark', 'run_model_benchmark', 'run_data_benchmark', 'run_train_benchmark',
+           'run_eval_benchmark', 'main']
 
 # %% ../nbs/95_bench.ipynb #b5441ad6
 def count_macs(model, *args, **kwargs) -> float:
@@ -308,6 +308,76 @@ def profile_table(case: Case, steps: int = 5, rows: int = 15) -> str:
     return prof.key_averages(group_by_input_shape=True).table(sort_by='self_cpu_time_total', row_limit=rows,
                                                                max_name_column_width=28, max_shapes_column_width=60)
 
+# %% ../nbs/95_bench.ipynb #1earnbm2
+LEARN_METRICS = ('pha_mad', 'pha_grad', 'pha_dtssd')
+
+def learning_curve(label: str, cfg, eval_dir: str | Path, steps: int, every: int, work_dir: str | Path, metrics=LEARN_METRICS,
+                   progress: bool = True) -> list:
+    "Rows `{model, step, wall_s, <metric>...}` for `cfg` trained to `steps` in chunks of `every`, scored on `eval_dir` after each chunk."
+    from rvm_nb.config import merge_config, seed_everything
+    from rvm_nb.evaluate import evaluate_model, latest_checkpoint
+    from rvm_nb.model import MattingNetwork, load_matting_checkpoint
+    from rvm_nb.train import build_model, run_training
+    if every < 1 or steps < every: raise ValueError(f'need 1 <= every <= steps, got every={every}, steps={steps}')
+    work = Path(work_dir) / label.replace(' ', '_')
+    cfg = merge_config(cfg, checkpoint_dir=str(work / 'checkpoints'), log_dir=str(work / 'log'), disable_validation=True,
+                       disable_progress_bar=True, checkpoint_save_interval=10 ** 9)
+    rows, wall = [], 0.
+    for step in range(0, steps + 1, every):
+        if step:
+            t0 = time.perf_counter()
+            run_training(merge_config(cfg, max_steps=step, resume=step > every))
+            wall += time.perf_counter() - t0
+            model = load_matting_checkpoint(MattingNetwork(cfg.model_variant), latest_checkpoint(cfg.checkpoint_dir))
+        else:
+            seed_everything(cfg.seed); model = build_model(cfg)
+        summary = evaluate_model(model.eval(), eval_dir, work / f'pred_{step}', downsample_ratio=1, metrics=metrics, progress=False)['all']
+        rows.append({'model': label, 'step': step, 'wall_s': round(wall, 1), **{m: round(summary[m], 4) for m in metrics}})
+        if progress: print(format_table(rows[-1:]), flush=True)
+    return rows
+
+def eval_subset(set_dir: str | Path, dest: str | Path, clips_per_dataset: int) -> Path:
+    "A copy of the first `clips_per_dataset` clips of each dataset of evaluation set `set_dir` in `dest` (a shorter benchmark)."
+    dest = Path(dest); shutil.rmtree(dest, ignore_errors=True)
+    for ds in sorted(p for p in Path(set_dir).iterdir() if p.is_dir()):
+        for clip in sorted(p for p in ds.iterdir() if p.is_dir())[:clips_per_dataset]: shutil.copytree(clip, dest / ds.name / clip.name)
+    return dest
+
+def run_learn_benchmark(out_dir: str | Path | None = None, steps: int = 300, every: int = 100, resolution: int = 128, seq_length: int = 4,
+                        eval_clips: int = 0) -> list:
+    "Learning curves on the human evaluation set: the seed network from scratch, MobileNetV3 from RVM's published weights; writes `learn.csv`, `learn.png`."
+    import matplotlib.pyplot as plt
+    from rvm_nb.config import stage_config
+    from rvm_nb.evaluate import evaluate_model
+    from rvm_nb.human_samples import human_eval_set
+    from rvm_nb.model import load_matting_network
+    out = Path(out_dir or runs_dir() / 'bench')
+    work, eval_dir = out / 'learn', human_eval_set()
+    shutil.rmtree(work, ignore_errors=True)
+    if eval_clips: eval_dir = eval_subset(eval_dir, work / 'eval_subset', eval_clips)
+    base = dict(sample_data=True, sample_set='humans', resolution_lr=resolution, seq_length_lr=seq_length, num_workers=1, log_train_loss_interval=every)
+    rows = learning_curve('seed unireplknet from scratch', stage_config(1, **base), eval_dir, steps, every, work)
+    rows += learning_curve('mobilenetv3 from published', stage_config(1, model_variant='mobilenetv3', checkpoint='rvm_mobilenetv3', **base),
+                           eval_dir, steps, every, work)
+    ceiling = evaluate_model(load_matting_network('rvm_mobilenetv3').eval(), eval_dir, work / 'published', downsample_ratio=1,
+                             metrics=LEARN_METRICS, progress=False)['all']
+    rows.append({'model': 'published rvm_mobilenetv3 (ceiling)', 'step': '', 'wall_s': '', **{m: round(ceiling[m], 4) for m in LEARN_METRICS}})
+    print("\nhuman evaluation set (ground truth = RVM's published model: agreement with RVM, not accuracy); metrics x1e3 as RVM reports them")
+    print(format_table(rows))
+    write_csv(rows, out / 'learn.csv')
+    fig, axes = plt.subplots(1, len(LEARN_METRICS), figsize=(5 * len(LEARN_METRICS), 3.6))
+    for ax, m in zip(axes, LEARN_METRICS):
+        for label in dict.fromkeys(r['model'] for r in rows if r['step'] != ''):
+            pts = [r for r in rows if r['model'] == label]
+            ax.plot([r['step'] for r in pts], [r[m] for r in pts], marker='o', label=label)
+        ax.axhline(ceiling[m], color='k', ls='--', lw=1, label='published model (ceiling)')
+        ax.set_yscale('log'); ax.set_xlabel('training steps (stage-1 LRs)'); ax.set_ylabel(f'{m} (x1e3, log scale)'); ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle("Human evaluation set: agreement with RVM's published model", fontsize=11)
+    fig.tight_layout(); fig.savefig(out / 'learn.png', dpi=110); plt.close(fig)
+    print(f'\nwrote {out}/learn.csv and learn.png')
+    return rows
+
 # %% ../nbs/95_bench.ipynb #4e928596
 MODEL_COLUMNS = ['device', 'dtype', 'variant', 'form', 'layout', 'width', 'height', 'ratio', 'compiled', 'params_M', 'GMACs',
                  'latency_ms', 'fps', 'GMAC_per_s']
@@ -397,73 +467,3 @@ def main(argv=None):
 
 # notebook shells run this cell as __main__ too, but have no __file__
 if __name__ == '__main__' and '__file__' in globals(): main()
-
-# %% ../nbs/95_bench.ipynb #1earnbm2
-LEARN_METRICS = ('pha_mad', 'pha_grad', 'pha_dtssd')
-
-def learning_curve(label: str, cfg, eval_dir: str | Path, steps: int, every: int, work_dir: str | Path, metrics=LEARN_METRICS,
-                   progress: bool = True) -> list:
-    "Rows `{model, step, wall_s, <metric>...}` for `cfg` trained to `steps` in chunks of `every`, scored on `eval_dir` after each chunk."
-    from rvm_nb.config import merge_config, seed_everything
-    from rvm_nb.evaluate import evaluate_model, latest_checkpoint
-    from rvm_nb.model import MattingNetwork, load_matting_checkpoint
-    from rvm_nb.train import build_model, run_training
-    if every < 1 or steps < every: raise ValueError(f'need 1 <= every <= steps, got every={every}, steps={steps}')
-    work = Path(work_dir) / label.replace(' ', '_')
-    cfg = merge_config(cfg, checkpoint_dir=str(work / 'checkpoints'), log_dir=str(work / 'log'), disable_validation=True,
-                       disable_progress_bar=True, checkpoint_save_interval=10 ** 9)
-    rows, wall = [], 0.
-    for step in range(0, steps + 1, every):
-        if step:
-            t0 = time.perf_counter()
-            run_training(merge_config(cfg, max_steps=step, resume=step > every))
-            wall += time.perf_counter() - t0
-            model = load_matting_checkpoint(MattingNetwork(cfg.model_variant), latest_checkpoint(cfg.checkpoint_dir))
-        else:
-            seed_everything(cfg.seed); model = build_model(cfg)
-        summary = evaluate_model(model.eval(), eval_dir, work / f'pred_{step}', downsample_ratio=1, metrics=metrics, progress=False)['all']
-        rows.append({'model': label, 'step': step, 'wall_s': round(wall, 1), **{m: round(summary[m], 4) for m in metrics}})
-        if progress: print(format_table(rows[-1:]), flush=True)
-    return rows
-
-def eval_subset(set_dir: str | Path, dest: str | Path, clips_per_dataset: int) -> Path:
-    "A copy of the first `clips_per_dataset` clips of each dataset of evaluation set `set_dir` in `dest` (a shorter benchmark)."
-    dest = Path(dest); shutil.rmtree(dest, ignore_errors=True)
-    for ds in sorted(p for p in Path(set_dir).iterdir() if p.is_dir()):
-        for clip in sorted(p for p in ds.iterdir() if p.is_dir())[:clips_per_dataset]: shutil.copytree(clip, dest / ds.name / clip.name)
-    return dest
-
-def run_learn_benchmark(out_dir: str | Path | None = None, steps: int = 300, every: int = 100, resolution: int = 128, seq_length: int = 4,
-                        eval_clips: int = 0) -> list:
-    "Learning curves on the human evaluation set: the seed network from scratch, MobileNetV3 from RVM's published weights; writes `learn.csv`, `learn.png`."
-    import matplotlib.pyplot as plt
-    from rvm_nb.config import stage_config
-    from rvm_nb.evaluate import evaluate_model
-    from rvm_nb.human_samples import human_eval_set
-    from rvm_nb.model import load_matting_network
-    out = Path(out_dir or runs_dir() / 'bench')
-    work, eval_dir = out / 'learn', human_eval_set()
-    shutil.rmtree(work, ignore_errors=True)
-    if eval_clips: eval_dir = eval_subset(eval_dir, work / 'eval_subset', eval_clips)
-    base = dict(sample_data=True, sample_set='humans', resolution_lr=resolution, seq_length_lr=seq_length, num_workers=1, log_train_loss_interval=every)
-    rows = learning_curve('seed unireplknet from scratch', stage_config(1, **base), eval_dir, steps, every, work)
-    rows += learning_curve('mobilenetv3 from published', stage_config(1, model_variant='mobilenetv3', checkpoint='rvm_mobilenetv3', **base),
-                           eval_dir, steps, every, work)
-    ceiling = evaluate_model(load_matting_network('rvm_mobilenetv3').eval(), eval_dir, work / 'published', downsample_ratio=1,
-                             metrics=LEARN_METRICS, progress=False)['all']
-    rows.append({'model': 'published rvm_mobilenetv3 (ceiling)', 'step': '', 'wall_s': '', **{m: round(ceiling[m], 4) for m in LEARN_METRICS}})
-    print("\nhuman evaluation set (ground truth = RVM's published model: agreement with RVM, not accuracy); metrics x1e3 as RVM reports them")
-    print(format_table(rows))
-    write_csv(rows, out / 'learn.csv')
-    fig, axes = plt.subplots(1, len(LEARN_METRICS), figsize=(5 * len(LEARN_METRICS), 3.6))
-    for ax, m in zip(axes, LEARN_METRICS):
-        for label in dict.fromkeys(r['model'] for r in rows if r['step'] != ''):
-            pts = [r for r in rows if r['model'] == label]
-            ax.plot([r['step'] for r in pts], [r[m] for r in pts], marker='o', label=label)
-        ax.axhline(ceiling[m], color='k', ls='--', lw=1, label='published model (ceiling)')
-        ax.set_yscale('log'); ax.set_xlabel('training steps (stage-1 LRs)'); ax.set_ylabel(f'{m} (x1e3, log scale)'); ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
-    fig.suptitle("Human evaluation set: agreement with RVM's published model", fontsize=11)
-    fig.tight_layout(); fig.savefig(out / 'learn.png', dpi=110); plt.close(fig)
-    print(f'\nwrote {out}/learn.csv and learn.png')
-    return rows

@@ -6,4 +6,7 @@ cd "$(dirname "$0")/.."
 bash tools/install.sh
 bash tools/install_browser.sh   # chromium (apt) and playwright-core (npm) for tests/test_browser.py
 export PYTHONUNBUFFERED=1 MPLBACKEND=Agg
+# the data every suite uses, built once up front (first time ~3 min): the sample set, RVM's published weights, the human set
+.venv/bin/python -m rvm_nb.published > /dev/null
+.venv/bin/python -m rvm_nb.human_samples 2> /dev/null
 exec .venv/bin/python -m pytest tests -q -p no:cacheprovider --durations=8 "$@"
