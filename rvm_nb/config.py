@@ -20,9 +20,9 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['STAGES', 'project_root', 'runs_dir', 'make_run_dir', 'atomic_write', 'save_json', 'atomic_torch_save', 'build_once',
-           'seed_everything', 'environment_report', 'merge_config', 'TrainConfig', 'stage_config', 'train_arg_parser',
-           'parse_train_args']
+__all__ = ['STAGES', 'MIN_RESOLUTION', 'project_root', 'runs_dir', 'make_run_dir', 'atomic_write', 'save_json',
+           'atomic_torch_save', 'build_once', 'seed_everything', 'environment_report', 'merge_config', 'TrainConfig',
+           'config_problems', 'validate_train_config', 'stage_config', 'train_arg_parser', 'parse_train_args']
 
 # %% ../nbs/00_config.ipynb #999f3485
 def project_root() -> Path:
@@ -80,9 +80,15 @@ def build_once(dest: str | Path, is_complete: typing.Callable[[Path], bool], bui
     dest = Path(dest)
     if is_complete(dest): return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with open(dest.parent / f'.{dest.name}.lock', 'w') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be building it right now
-        return dest if is_complete(dest) else build(dest)
+    lock_path = dest.parent / f'.{dest.name}.lock'
+    while True:
+        with open(lock_path, 'a') as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be building it right now
+            try: same = os.fstat(lock.fileno()).st_ino == os.stat(lock_path).st_ino
+            except FileNotFoundError: same = False
+            if not same: continue  # the holder removed this lock file when it finished: look again with a fresh one
+            try: return dest if is_complete(dest) else build(dest)
+            finally: lock_path.unlink(missing_ok=True)  # removed while still held, so no lock file is left behind
 
 # %% ../nbs/00_config.ipynb #05117651
 def seed_everything(seed: int) -> None:
@@ -146,6 +152,7 @@ class TrainConfig:
     data_config: str | None = None               # JSON of dataset roots (see rvm_nb.data.load_data_paths)
     sample_data: bool = False                    # use a built-in sample set instead of real datasets
     sample_set: str = 'objects'                  # with sample_data: objects (photo cut-outs) | humans (people footage, RVM pseudo-GT)
+    skip_bad_frames: bool = False                # leave out samples whose frames the start-up data check finds unreadable or mismatched
     backgrounds: str = 'both'                    # images | videos | both (RVM draws each with p = 0.5)
     resolution_lr: int = 512                     # low-resolution sample size (random crop then gives 256-511)
     resolution_hr: int = 2048                    # high-resolution sample size (stages 3-4)
@@ -204,6 +211,44 @@ STAGES = {  # the seed's four commands, value for value
                    epoch_start=19, epoch_end=24),
 }
 
+MIN_RESOLUTION = 128  # crops are half to full size, and the Laplacian loss's 5-level pyramid needs sides of at least 64
+
+def _flag(name: str) -> str: return '--' + name.replace('_', '-')
+
+def config_problems(cfg: TrainConfig) -> list[str]:
+    "Every value of `cfg` outside its allowed range, one line each naming the flag, the value and the range (empty when all are fine)."
+    import math, re
+    from rvm_nb.model import MATTING_VARIANTS  # lazily: the model imports this module
+    out = []
+    def need(ok: bool, name: str, allowed: str):
+        if not ok: out.append(f'{_flag(name)} {getattr(cfg, name)}: {allowed}')
+    for name, lo in (('batch_size_per_gpu', 1), ('seq_length_lr', 2), ('seq_length_hr', 2), ('checkpoint_save_interval', 1),
+                     ('log_train_loss_interval', 1), ('log_train_images_interval', 1), ('world_size', 1), ('num_workers', 0),
+                     ('seed', 0), ('epoch_start', 0)):
+        need(getattr(cfg, name) >= lo, name, f'must be at least {lo}' + (' (the temporal coherence losses compare consecutive frames)'
+                                                                          if name.startswith('seq_length') else ''))
+    for name in ('resolution_lr', 'resolution_hr'):
+        need(getattr(cfg, name) >= MIN_RESOLUTION, name, f'must be at least {MIN_RESOLUTION} (crops are half to full size and the '
+             'Laplacian loss\'s 5-level pyramid needs sides of at least 64 px)')
+    for name in ('learning_rate_backbone', 'learning_rate_aspp', 'learning_rate_decoder', 'learning_rate_refiner'):
+        need(math.isfinite(getattr(cfg, name)) and getattr(cfg, name) >= 0, name, 'must be a finite number >= 0 (0 freezes the group)')
+    need(0 < cfg.downsample_ratio <= 1, 'downsample_ratio', 'must be in (0, 1]')
+    need(cfg.epoch_end > cfg.epoch_start, 'epoch_end', f'must be greater than --epoch-start ({cfg.epoch_start}): epochs [start, end) are trained')
+    need(cfg.max_steps is None or cfg.max_steps >= 1, 'max_steps', 'must be at least 1')
+    need(cfg.stage is None or cfg.stage in STAGES, 'stage', f'choose from {sorted(STAGES)}')
+    need(str(cfg.distributed_port).isdigit() and int(cfg.distributed_port) <= 65535, 'distributed_port', 'must be a TCP port 0-65535 (0: pick a free one)')
+    for name, choices in (('dataset', ('videomatte', 'imagematte')), ('backgrounds', ('images', 'videos', 'both')),
+                          ('sample_set', ('objects', 'humans')), ('dtype', ('float32', 'float64')), ('model_variant', tuple(MATTING_VARIANTS))):
+        need(getattr(cfg, name) in choices, name, 'choose from ' + ', '.join(choices))
+    need(bool(re.fullmatch(r'auto|cpu|cuda(:\d+)?', cfg.device)), 'device', 'choose from auto, cpu, cuda, cuda:N')
+    return out
+
+def validate_train_config(cfg: TrainConfig) -> TrainConfig:
+    "`cfg` itself, or a `ValueError` listing every out-of-range value (checked before anything is built)."
+    problems = config_problems(cfg)
+    if problems: raise ValueError('; '.join(problems))
+    return cfg
+
 def stage_config(stage: int, **overrides) -> TrainConfig:
     "The seed's stage `stage` (1-4) as a `TrainConfig`, with `overrides` merged (unknown keys and wrong types raise)."
     if stage not in STAGES: raise ValueError(f'unknown stage {stage!r}; the seed defines stages {sorted(STAGES)}')
@@ -232,5 +277,8 @@ def parse_train_args(argv=None) -> TrainConfig:
     given = vars(ap.parse_args(argv))
     if 'stage' in given and given['stage'] not in STAGES: ap.error(f'argument --stage: unknown stage {given["stage"]}; choose from {sorted(STAGES)}')
     base = stage_config(given['stage']) if 'stage' in given else TrainConfig()
-    try: return merge_config(base, given)
+    try: cfg = merge_config(base, given)
     except (KeyError, TypeError) as e: ap.error(str(e))
+    problems = config_problems(cfg)
+    if problems: ap.error('; '.join(problems))
+    return cfg

@@ -26,8 +26,8 @@ from .io import CorruptImageError, list_images, read_image, shrink_short_side
 __all__ = ['LAYOUTS', 'DEFAULT_FOLDERS', 'PERSON_LIKE', 'YTVIS_PERSON', 'VIDEOMATTE_VALID_CLIPS', 'DatasetLayoutError',
            'layout_error', 'require_dir', 'DataPaths', 'load_data_paths', 'sample_data_paths', 'TrainFrameSampler',
            'ValidFrameSampler', 'SeededDataset', 'BackgroundImages', 'BackgroundVideos', 'sample_background',
-           'matte_pairs', 'MatteClipDataset', 'VideoMatteDataset', 'ImageMatteDataset', 'panoptic_ids',
-           'CocoPanopticDataset', 'SuperviselyPersonDataset', 'rle_decode', 'YouTubeVISDataset',
+           'pair_mismatch', 'matte_pairs', 'MatteClipDataset', 'VideoMatteDataset', 'ImageMatteDataset', 'panoptic_ids',
+           'CocoPanopticDataset', 'supervisely_mask', 'SuperviselyPersonDataset', 'rle_decode', 'YouTubeVISDataset',
            'move_videomatte_valid_clips', 'build_imagematte']
 
 # %% ../nbs/02_data.ipynb #81d165f8
@@ -38,7 +38,7 @@ LAYOUTS = {
     'background_videos': '<root>/{train,valid}/<clip>/<frame>.jpg',
     'coco_panoptic': '<root>/train2017/<id>.jpg, <root>/panoptic_train2017/<id>.png, <root>/annotations/panoptic_train2017.json',
     'youtubevis': '<root>/train/JPEGImages/<video>/<frame>.jpg, <root>/train/instances.json',
-    'supervisely': '<root>/img/<name>, <root>/seg/<name>   (same sorted order, masks: person > 0)',
+    'supervisely': '<root>/img/<name>, <root>/seg/<name>   (same sorted order; masks 0-255, JPEG or PNG, or 0/1 labels)',
 }
 
 class DatasetLayoutError(FileNotFoundError):
@@ -50,7 +50,9 @@ def layout_error(dataset: str, path, problem: str) -> DatasetLayoutError:
 
 def require_dir(dataset: str, path, what: str = 'folder') -> Path:
     "`path` as a Path if it is a non-empty folder, else a `layout_error`."
-    if path is None: raise layout_error(dataset, '(not configured)', 'no root configured')
+    if path is None:
+        raise DatasetLayoutError(f'{dataset}: no root configured: set "{dataset}" in the --data-config JSON '
+                                 f'(or RVM_NB_{dataset.upper()}, or RVM_NB_DATA for every dataset)')
     path = Path(path)
     if not path.is_dir(): raise layout_error(dataset, path, f'{what} not found')
     if not any(path.iterdir()): raise layout_error(dataset, path, f'{what} is empty')
@@ -153,6 +155,11 @@ class BackgroundImages:
         self.files = list_images(require_dir('background_images', folder))
         if not self.files: raise layout_error('background_images', folder, 'no images in folder')
     def __len__(self): return len(self.files)
+    def frame_units(self) -> list[tuple]: return [(f,) for f in self.files]
+    def drop_frames(self, bad: set) -> int:
+        "Forget the images in `bad`; returns how many were dropped."
+        n = len(self.files); self.files = [f for f in self.files if f not in bad]
+        return n - len(self.files)
 
 class BackgroundVideos:
     "Background video clips: `<split folder>/<clip>/<frame>.jpg`."
@@ -161,6 +168,12 @@ class BackgroundVideos:
         self.clips = [list_images(c) for c in sorted(p for p in folder.iterdir() if p.is_dir())]
         if not self.clips or not all(self.clips): raise layout_error('background_videos', folder, 'no clips, or a clip without frames')
     def __len__(self): return len(self.clips)
+    def frame_units(self) -> list[tuple]: return [(f,) for c in self.clips for f in c]
+    def drop_frames(self, bad: set) -> int:
+        "Forget the frames in `bad` (and clips left empty); returns how many frames were dropped."
+        n = sum(map(len, self.clips))
+        self.clips = [k for k in ([f for f in c if f not in bad] for c in self.clips) if k]
+        return n - sum(map(len, self.clips))
 
 def sample_background(rng, T: int, images: BackgroundImages | None, videos: BackgroundVideos | None, sampler, size) -> list:
     "T background frames (uint8 RGB): a repeated image (p=0.5, or always without videos) or a video clip excerpt."
@@ -172,15 +185,30 @@ def sample_background(rng, T: int, images: BackgroundImages | None, videos: Back
     return [_load(clip[(start + i) % len(clip)], size) for i in sampler(T, rng)]
 
 # %% ../nbs/02_data.ipynb #064749c8
-def matte_pairs(dataset: str, fgr_dir: Path, pha_dir: Path) -> list[tuple[Path, Path]]:
-    "Matching (fgr, pha) files of two folders; a missing partner raises, naming the files."
+def pair_mismatch(fgr_dir: Path, pha_dir: Path) -> str | None:
+    "What is wrong with the pairing of two folders (None when every file has its partner)."
+    f, p = {x.name for x in list_images(fgr_dir)}, {x.name for x in list_images(pha_dir)}
+    if f == p: return None
+    return (f'{fgr_dir}: {len(f)} fgr vs {len(p)} pha files in {pha_dir}; only in fgr: {sorted(f - p)[:5]}, '
+            f'only in pha: {sorted(p - f)[:5]}')
+
+def matte_pairs(dataset: str, fgr_dir: Path, pha_dir: Path, unpaired: list | None = None) -> list[tuple[Path, Path]]:
+    "Matching (fgr, pha) files of two folders; a missing partner raises, naming both folders (or, given a list `unpaired`, is noted there and skipped)."
     f, p = {x.name: x for x in list_images(fgr_dir)}, {x.name: x for x in list_images(pha_dir)}
-    if f.keys() != p.keys():
-        only_f, only_p = sorted(f.keys() - p.keys())[:5], sorted(p.keys() - f.keys())[:5]
-        raise layout_error(dataset, fgr_dir.parent.parent if dataset == 'videomatte' else fgr_dir.parent,
-                           f'fgr/pha mismatch in {fgr_dir.name}: {len(f)} fgr vs {len(p)} pha files; only in fgr: {only_f}, only in pha: {only_p}')
-    if not f: raise layout_error(dataset, fgr_dir, 'no frames')
-    return [(f[k], p[k]) for k in sorted(f)]
+    problem = pair_mismatch(fgr_dir, pha_dir) if f.keys() != p.keys() else None
+    if problem:
+        if unpaired is None: raise layout_error(dataset, fgr_dir, 'fgr/pha mismatch: ' + problem)
+        unpaired.append(problem)
+    pairs = [(f[k], p[k]) for k in sorted(f.keys() & p.keys())]
+    if not pairs and unpaired is None: raise layout_error(dataset, fgr_dir, 'no frames (empty clip folder)')
+    if not pairs and not problem: unpaired.append(f'{fgr_dir}: no frames (empty clip folder)')
+    return pairs
+
+def _raise_unpaired(dataset: str, where: Path, problems: list):
+    if problems:
+        more = f'\n  ... and {len(problems) - 10} more' if len(problems) > 10 else ''
+        raise layout_error(dataset, where, f'{len(problems)} fgr/pha folder(s) do not pair up (pass --skip-bad-frames to train on the '
+                           'pairs that exist):\n  ' + '\n  '.join(problems[:10]) + more)
 
 class MatteClipDataset(SeededDataset):
     "Shared part of the matting datasets: size, T, frame sampler, transform and the background sources."
@@ -192,6 +220,10 @@ class MatteClipDataset(SeededDataset):
         self.bg_videos = BackgroundVideos(background_videos) if background_videos else None
         if not (self.bg_images or self.bg_videos): raise ValueError(f'{type(self).__name__} needs background_images or background_videos')
 
+    def frame_units(self) -> list[tuple]:
+        "Every (fgr, pha) pair the dataset may read (`framecheck` checks both are readable and the same size)."
+        return list(self.pairs)
+
     def _finish(self, fgrs, phas, rng):
         "Add T background frames and apply the transform (if any)."
         bgrs = sample_background(rng, self.T, self.bg_images, self.bg_videos, self.sampler, self.size)
@@ -200,7 +232,8 @@ class MatteClipDataset(SeededDataset):
 class VideoMatteDataset(MatteClipDataset):
     "VideoMatte240K clips over backgrounds: items are `transform(fgrs, phas, bgrs, rng)`, or the three frame lists without a transform."
     def __init__(self, root, split: str = 'train', background_images=None, background_videos=None, size: int = 512,
-                 seq_length: int = 15, seq_sampler=None, transform=None, seed: int = 0, skip_corrupt: bool = False):
+                 seq_length: int = 15, seq_sampler=None, transform=None, seed: int = 0, skip_corrupt: bool = False,
+                 skip_unpaired: bool = False):
         super().__init__(background_images, background_videos, size, seq_length, seq_sampler, transform, seed, skip_corrupt)
         base = require_dir('videomatte', root)
         fgr_root, pha_root = base / split / 'fgr', base / split / 'pha'
@@ -208,9 +241,24 @@ class VideoMatteDataset(MatteClipDataset):
         names = sorted(c.name for c in fgr_root.iterdir() if c.is_dir())
         missing = sorted(set(names) ^ {c.name for c in pha_root.iterdir() if c.is_dir()})
         if missing: raise layout_error('videomatte', base / split, f'clips not in both fgr/ and pha/: {missing[:5]}')
-        self.clips = [matte_pairs('videomatte', fgr_root / n, pha_root / n) for n in names]
-        self.clip_names = names
-        self.index = [(c, s) for c, clip in enumerate(self.clips) for s in range(0, len(clip), seq_length)]
+        self.unpaired, self.where = [], base / split  # what was wrong with the folders whose unpaired frames were left out
+        clips = [matte_pairs('videomatte', fgr_root / n, pha_root / n, self.unpaired) for n in names]
+        if not skip_unpaired: _raise_unpaired('videomatte', base / split, self.unpaired)
+        self._set_clips([c for c in clips if c], [n for n, c in zip(names, clips) if c])
+
+    def _set_clips(self, clips: list, names: list):
+        if not clips: raise layout_error('videomatte', self.where, 'no clip with readable, paired frames')
+        self.clips, self.clip_names = clips, names
+        self.index = [(c, s) for c, clip in enumerate(self.clips) for s in range(0, len(clip), self.T)]
+
+    @property
+    def pairs(self) -> list: return [pr for clip in self.clips for pr in clip]
+    def drop_frames(self, bad: set) -> int:
+        "Forget every pair with a file in `bad` (and clips left empty); returns how many pairs were dropped."
+        n = len(self.pairs)
+        kept = [[pr for pr in clip if not (pr[0] in bad or pr[1] in bad)] for clip in self.clips]
+        self._set_clips([c for c in kept if c], [name for name, c in zip(self.clip_names, kept) if c])
+        return n - len(self.pairs)
 
     def __len__(self): return len(self.index)
 
@@ -225,14 +273,23 @@ class VideoMatteDataset(MatteClipDataset):
 class ImageMatteDataset(MatteClipDataset):
     "ImageMatte pairs repeated T times over backgrounds; items like `VideoMatteDataset`."
     def __init__(self, root, split: str = 'train', background_images=None, background_videos=None, size: int = 512,
-                 seq_length: int = 15, seq_sampler=None, transform=None, seed: int = 0, skip_corrupt: bool = False):
+                 seq_length: int = 15, seq_sampler=None, transform=None, seed: int = 0, skip_corrupt: bool = False,
+                 skip_unpaired: bool = False):
         super().__init__(background_images, background_videos, size, seq_length, seq_sampler, transform, seed, skip_corrupt)
         base = require_dir('imagematte', root)
+        self.unpaired = []
         self.pairs = matte_pairs('imagematte', require_dir('imagematte', base / split / 'fgr', f'{split}/fgr'),
-                                 require_dir('imagematte', base / split / 'pha', f'{split}/pha'))
-        self.length = max(len(self.pairs), len(self.bg_images or []) + len(self.bg_videos or []))
+                                 require_dir('imagematte', base / split / 'pha', f'{split}/pha'), self.unpaired)
+        if not skip_unpaired: _raise_unpaired('imagematte', base / split, self.unpaired)
+        if not self.pairs: raise layout_error('imagematte', base / split, 'no paired fgr/pha images')
 
-    def __len__(self): return self.length
+    def drop_frames(self, bad: set) -> int:
+        "Forget every pair with a file in `bad`; returns how many pairs were dropped."
+        n = len(self.pairs); self.pairs = [pr for pr in self.pairs if not (pr[0] in bad or pr[1] in bad)]
+        if not self.pairs: raise layout_error('imagematte', '(all pairs dropped)', 'no pair with readable, same-size frames left')
+        return n - len(self.pairs)
+
+    def __len__(self): return max(len(self.pairs), len(self.bg_images or []) + len(self.bg_videos or []))
 
     def _item(self, i: int):
         rng = self.rng(i)
@@ -263,6 +320,12 @@ class CocoPanopticDataset(SeededDataset):
         self.transform, self.size = transform, size
 
     def __len__(self): return len(self.items)
+    def frame_units(self) -> list[tuple]: return [(self.imgdir / a, self.anndir / b) for a, b, _ in self.items]
+    def drop_frames(self, bad: set) -> int:
+        "Forget every image whose picture or panoptic PNG is in `bad`; returns how many were dropped."
+        n = len(self.items)
+        self.items = [it for it in self.items if self.imgdir / it[0] not in bad and self.anndir / it[1] not in bad]
+        return n - len(self.items)
 
     def _item(self, i: int):
         img_name, png_name, ids = self.items[i]
@@ -271,6 +334,10 @@ class CocoPanopticDataset(SeededDataset):
         if self.size: mask = cv2.resize(mask, img.shape[1::-1], interpolation=cv2.INTER_NEAREST)
         return self.transform(img, mask, self.rng(i)) if self.transform else (img, mask)
 
+
+def supervisely_mask(seg: np.ndarray) -> np.ndarray:
+    "A Supervisely mask as RVM reads it: grey values kept (RVM's preprocessing stores 0/255 masks as JPEG, edges included); 0/1 label images scaled to 0/255."
+    return seg * np.uint8(255) if seg.max() <= 1 else seg
 
 class SuperviselyPersonDataset(SeededDataset):
     "Supervisely Person (RVM's preprocessed copy): sorted `img/` and `seg/` files, paired by order."
@@ -283,11 +350,17 @@ class SuperviselyPersonDataset(SeededDataset):
         self.transform, self.size = transform, size
 
     def __len__(self): return len(self.imgs)
+    def frame_units(self) -> list[tuple]: return list(zip(self.imgs, self.segs))
+    def drop_frames(self, bad: set) -> int:
+        "Forget every (image, mask) pair with a file in `bad`; returns how many were dropped."
+        n, kept = len(self.imgs), [(a, b) for a, b in zip(self.imgs, self.segs) if a not in bad and b not in bad]
+        self.imgs, self.segs = [a for a, _ in kept], [b for _, b in kept]
+        return n - len(self.imgs)
 
     def _item(self, i: int):
         img = _load(self.imgs[i], self.size)
-        mask = ((read_image(self.segs[i], 'L') > 0) * 255).astype(np.uint8)
-        if mask.shape != img.shape[:2]: mask = cv2.resize(mask, img.shape[1::-1], interpolation=cv2.INTER_NEAREST)
+        mask = supervisely_mask(read_image(self.segs[i], 'L'))
+        if mask.shape != img.shape[:2]: mask = cv2.resize(mask, img.shape[1::-1], interpolation=cv2.INTER_LINEAR)
         return self.transform(img, mask, self.rng(i)) if self.transform else (img, mask)
 
 # %% ../nbs/02_data.ipynb #a2edad0f
@@ -337,6 +410,13 @@ class YouTubeVISDataset(SeededDataset):
         self.transform = transform
 
     def __len__(self): return len(self.index)
+    def frame_units(self) -> list[tuple]: return [(self.videodir / n,) for v, _ in self.videos for n in v['file_names']]
+    def drop_frames(self, bad: set) -> int:
+        "Forget every video with a frame in `bad` (a clip may read any of its frames); returns how many frames went with them."
+        n = len(self.index)
+        self.videos = [(v, s) for v, s in self.videos if not any(self.videodir / f in bad for f in v['file_names'])]
+        self.index = [(k, f) for k, (v, _) in enumerate(self.videos) for f in range(len(v['file_names']))]
+        return n - len(self.index)
 
     def _frame(self, video: dict, segs: list, f: int):
         img = _load(self.videodir / video['file_names'][f], self.size, interpolation=cv2.INTER_LINEAR)

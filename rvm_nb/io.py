@@ -27,7 +27,10 @@ def read_image(path: str | Path, mode: str = 'RGB') -> np.ndarray:
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f'image not found: {path}')
     flag = {'RGB': cv2.IMREAD_COLOR, 'L': cv2.IMREAD_GRAYSCALE, 'RGBA': cv2.IMREAD_UNCHANGED}[mode]
-    img = cv2.imdecode(np.fromfile(path, dtype=np.uint8), flag)
+    data = np.fromfile(path, dtype=np.uint8)
+    if data.size == 0: raise CorruptImageError(f'cannot decode image (empty file): {path}')
+    try: img = cv2.imdecode(data, flag)
+    except cv2.error as e: raise CorruptImageError(f'cannot decode image ({e.err or "decoder error"}): {path}') from None
     if img is None: raise CorruptImageError(f'cannot decode image: {path}')
     if img.dtype != np.uint8: img = (img / (65535 if img.dtype == np.uint16 else img.max() or 1) * 255).round().astype(np.uint8)
     if mode == 'RGB': return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
@@ -53,11 +56,11 @@ def list_images(folder: str | Path) -> list[Path]:
 
 # %% ../nbs/01_io.ipynb #8b8f25f5
 def shrink_short_side(img: np.ndarray, size: int, interpolation: int = cv2.INTER_AREA) -> np.ndarray:
-    "Resize so the short side is `size` if it is longer (never upscales); aspect ratio kept."
+    "Resize so the short side is about `size` if it is longer (never upscales), sides truncated as RVM's datasets do."
     h, w = img.shape[:2]
     if min(h, w) <= size: return img
     s = size / min(h, w)
-    return cv2.resize(img, (max(size, round(w * s)), max(size, round(h * s))), interpolation=interpolation)
+    return cv2.resize(img, (int(s * w), int(s * h)), interpolation=interpolation)  # RVM: int(scale * side), so 1024x683 -> 767x512
 
 # %% ../nbs/01_io.ipynb #479b44a1
 def video_info(path: str | Path) -> dict:

@@ -20,7 +20,9 @@ from torch.utils.data import ConcatDataset, DataLoader, Sampler, Subset
 
 from .augment import (IMAGEMATTE, VIDEOMATTE_TRAIN, VIDEOMATTE_VALID, SegmentationImageAugmentation,
                             SegmentationVideoAugmentation)
-from .config import TrainConfig, atomic_torch_save, environment_report, merge_config, parse_train_args, save_json, seed_everything
+from .config import (TrainConfig, atomic_torch_save, environment_report, merge_config, parse_train_args, save_json, seed_everything,
+                           validate_train_config)
+from .framecheck import check_datasets
 from .distributed import RankFailed, free_port, init_distributed, launch, sync_batchnorm, torchrun_env
 from .data import (CocoPanopticDataset, DataPaths, ImageMatteDataset, SuperviselyPersonDataset, TrainFrameSampler,
                          VideoMatteDataset, YouTubeVISDataset, load_data_paths, sample_data_paths)
@@ -28,9 +30,9 @@ from .losses import matting_loss, segmentation_loss
 from .model import MattingNetwork, load_matting_checkpoint, resolve_checkpoint
 
 # %% auto #0
-__all__ = ['random_crop', 'EpochSampler', 'Stream', 'data_paths', 'matting_datasets', 'segmentation_datasets', 'build_model',
-           'start_notices', 'build_optimizer', 'train_dtype', 'Trainer', 'resolve_device', 'run_training',
-           'train_worker', 'last_train_record', 'train', 'main', 'overfit_one_clip']
+__all__ = ['random_crop', 'EpochSampler', 'Stream', 'data_paths', 'matting_datasets', 'segmentation_datasets',
+           'segmentation_notice', 'build_model', 'start_notices', 'build_optimizer', 'train_dtype', 'Trainer',
+           'resolve_device', 'run_training', 'train_worker', 'last_train_record', 'train', 'main', 'overfit_one_clip']
 
 # %% ../nbs/21_train.ipynb #755aebd4
 def random_crop(*clips: torch.Tensor, generator: torch.Generator) -> list:
@@ -105,8 +107,16 @@ def data_paths(cfg: TrainConfig, env: dict | None = None) -> DataPaths:
         raise ValueError('no datasets configured: pass --data-config FILE.json (or set RVM_NB_DATA), or --sample-data for the built-in sample set')
     return paths
 
+def _not_configured(key: str, why: str, avoid: str) -> ValueError:
+    return ValueError(f'{key} is not configured, but {why}: set "{key}" in the --data-config JSON (or RVM_NB_{key.upper()}), or {avoid}')
+
 def _backgrounds(cfg, paths, split: str) -> dict:
     if cfg.backgrounds not in ('images', 'videos', 'both'): raise ValueError(f"backgrounds must be images, videos or both, got {cfg.backgrounds!r}")
+    for key, other in (('background_images', 'videos'), ('background_videos', 'images')):
+        if getattr(paths, key) is None and cfg.backgrounds in (key.split('_')[1], 'both'):
+            if getattr(paths, f'background_{other}') is None:
+                raise ValueError('no backgrounds configured: set "background_images" (BG-20K) and/or "background_videos" in the --data-config JSON')
+            raise _not_configured(key, f'--backgrounds {cfg.backgrounds} draws from it', f'pass --backgrounds {other}')
     img_split, vid_split = ('train', 'train') if split == 'train' else ('testval', 'valid')
     return {'background_images': paths.background_images / img_split if cfg.backgrounds != 'videos' else None,
             'background_videos': paths.background_videos / vid_split if cfg.backgrounds != 'images' else None}
@@ -114,15 +124,16 @@ def _backgrounds(cfg, paths, split: str) -> dict:
 def matting_datasets(cfg: TrainConfig, paths: DataPaths) -> dict:
     "`lr` (and `hr` with `train_hr`) training datasets and the `valid` dataset of the stage's matting data."
     if cfg.dataset not in ('videomatte', 'imagematte'): raise ValueError(f"dataset must be videomatte or imagematte, got {cfg.dataset!r}")
+    key = 'imagematte' if cfg.dataset == 'imagematte' else 'videomatte_hd' if cfg.train_hr else 'videomatte_sd'
+    if getattr(paths, key) is None:
+        raise _not_configured(key, f'--dataset {cfg.dataset}' + (' with --train-hr' if cfg.train_hr else '') + ' trains on it',
+                              'pass --sample-data for the built-in sample set')
     def make(split, size, T, train):
         bg = _backgrounds(cfg, paths, split)
+        kw = dict(size=size, seq_length=T, seq_sampler=TrainFrameSampler() if train else None, seed=cfg.seed, skip_unpaired=cfg.skip_bad_frames, **bg)
         if cfg.dataset == 'videomatte':
-            root = paths.videomatte_hd if cfg.train_hr else paths.videomatte_sd
-            aug = VIDEOMATTE_TRAIN(size) if train else VIDEOMATTE_VALID(size)
-            return VideoMatteDataset(root, split, size=size, seq_length=T, seq_sampler=TrainFrameSampler() if train else None,
-                                     transform=aug, seed=cfg.seed, **bg)
-        return ImageMatteDataset(paths.imagematte, split, size=size, seq_length=T, seq_sampler=TrainFrameSampler() if train else None,
-                                 transform=IMAGEMATTE(size), seed=cfg.seed, **bg)
+            return VideoMatteDataset(getattr(paths, key), split, transform=VIDEOMATTE_TRAIN(size) if train else VIDEOMATTE_VALID(size), **kw)
+        return ImageMatteDataset(paths.imagematte, split, transform=IMAGEMATTE(size), **kw)
     out = {'lr': make('train', cfg.resolution_lr, cfg.seq_length_lr, True)}
     if cfg.train_hr: out['hr'] = make('train', cfg.resolution_hr, cfg.seq_length_hr, True)
     if not cfg.disable_validation:
@@ -130,11 +141,24 @@ def matting_datasets(cfg: TrainConfig, paths: DataPaths) -> dict:
     return out
 
 def segmentation_datasets(cfg: TrainConfig, paths: DataPaths) -> dict:
-    "`image` (COCO panoptic + Supervisely) and `video` (YouTubeVIS) segmentation datasets at the low resolution."
-    aug = SegmentationImageAugmentation(cfg.resolution_lr)
-    image = ConcatDataset([CocoPanopticDataset(paths.coco_panoptic, aug, seed=cfg.seed), SuperviselyPersonDataset(paths.supervisely, aug, seed=cfg.seed)])
-    video = YouTubeVISDataset(paths.youtubevis, cfg.resolution_lr, cfg.seq_length_lr, transform=SegmentationVideoAugmentation(cfg.resolution_lr), seed=cfg.seed)
-    return {'image': image, 'video': video}
+    "`image` (COCO panoptic and/or Supervisely) and `video` (YouTubeVIS) segmentation datasets at the low resolution, of those configured."
+    aug, out = SegmentationImageAugmentation(cfg.resolution_lr), {}
+    images = ([CocoPanopticDataset(paths.coco_panoptic, aug, seed=cfg.seed)] if paths.coco_panoptic else []) + \
+             ([SuperviselyPersonDataset(paths.supervisely, aug, seed=cfg.seed)] if paths.supervisely else [])
+    if images: out['image'] = ConcatDataset(images)
+    if paths.youtubevis:
+        out['video'] = YouTubeVISDataset(paths.youtubevis, cfg.resolution_lr, cfg.seq_length_lr,
+                                         transform=SegmentationVideoAugmentation(cfg.resolution_lr), seed=cfg.seed)
+    return out
+
+def segmentation_notice(segmentation: dict) -> str | None:
+    "A line saying what segmentation training is left out when some segmentation data is not configured (None when all is there)."
+    if not segmentation:
+        return ('no segmentation data configured (coco_panoptic, supervisely, youtubevis): training matting only, '
+                'without RVM\'s segmentation steps')
+    if 'video' not in segmentation: return 'youtubevis is not configured: every segmentation step uses images (COCO / Supervisely)'
+    if 'image' not in segmentation: return 'neither coco_panoptic nor supervisely is configured: every segmentation step uses YouTubeVIS clips'
+    return None
 
 def build_model(cfg: TrainConfig) -> MattingNetwork:
     "The network of `cfg` (ImageNet backbone from a local file if given; `checkpoint` loaded strictly on top)."
@@ -180,6 +204,7 @@ class Trainer:
         self.valid = matting.get('valid')
         self.step, self.log_dir, self.ckpt_dir = 0, Path(cfg.log_dir), Path(cfg.checkpoint_dir)
         self.writer, self._data_s = None, 0.
+        self._terms, self._last_images = {}, {}  # the last value of every loss term, the last images of every stream
 
     # -- steps -------------------------------------------------------------------------------------------------
     def _optimize(self, loss):
@@ -201,20 +226,24 @@ class Trainer:
             terms = matting_loss(pred_fgr.to(self.dtype), pred_pha.to(self.dtype), fgr, pha)
         self._check(terms, tag)
         self._optimize(terms['total'])
-        self._last_images = {f'{tag}_pred_pha': pred_pha, f'{tag}_true_pha': pha, f'{tag}_pred_fgr': pred_fgr, f'{tag}_true_src': src}
+        self._last_images.update({f'train_{tag}_{k}': v.detach() for k, v in (('pred_fgr', pred_fgr), ('pred_pha', pred_pha),
+                                  ('true_fgr', fgr), ('true_pha', pha), ('true_src', src))})  # what RVM logs
         return {k: float(v.detach()) for k, v in terms.items()}
 
     def segmentation_step(self) -> dict:
-        "YouTubeVIS clip on even steps, B·T COCO/Supervisely images (one-frame clips) on odd ones."
-        if self.step % 2 == 0: img, seg, tag = *self._next(self.seg_video), 'seg_video'
+        "YouTubeVIS clip on even steps, B·T COCO/Supervisely images (one-frame clips) on odd ones (whichever is configured when only one is)."
+        if self.seg_video is not None and (self.step % 2 == 0 or self.seg_image is None): img, seg, tag = *self._next(self.seg_video), 'seg_video'
         else:
             img, seg = self._next(self.seg_image); tag = 'seg_image'
             img, seg = img.unsqueeze(1), seg.unsqueeze(1)
         g = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + self.step * 2 + 7)
         img, seg = random_crop(img.to(self.device, self.dtype), seg.to(self.device, self.dtype), generator=g)
         with torch.autocast(self.device.type, enabled=self.amp):
-            loss = segmentation_loss(self.net(img, segmentation_pass=True)[0].to(self.dtype), seg)
+            pred_seg = self.net(img, segmentation_pass=True)[0]
+            loss = segmentation_loss(pred_seg.to(self.dtype), seg)
         self._check({'loss': loss}, tag)
+        self._last_images.update({f'train_{tag}_pred_seg': pred_seg.detach().float().sigmoid(), f'train_{tag}_true_seg': seg,
+                                  f'train_{tag}_true_img': img})
         self._optimize(loss)
         return {f'{tag}_loss': float(loss.detach())}
 
@@ -252,12 +281,12 @@ class Trainer:
             if isinstance(v, float): self.writer.add_scalar(k, v, record['step'])
 
     def log_images(self):
-        "Image grids (first clip of the batch, one row per stream) to TensorBoard."
+        "RVM's TensorBoard grids, from the last step of each stream: predicted and true foreground, alpha and composite per matting pass, predicted and true masks and the images per segmentation pass (one row per clip)."
         if self.rank != 0 or self.writer is None: return
         from torchvision.utils import make_grid
         for k, v in self._last_images.items():
-            clip = v[0].detach().float().cpu().clamp(0, 1)
-            self.writer.add_image(k, make_grid(clip.expand(-1, 3, -1, -1) if clip.shape[1] == 1 else clip, nrow=clip.shape[0]), self.step)
+            frames = v.detach().float().cpu().clamp(0, 1).flatten(0, 1)
+            self.writer.add_image(k, make_grid(frames, nrow=v.shape[1]), self.step)
 
     def state(self) -> dict:
         "Everything a resume needs."
@@ -290,12 +319,14 @@ class Trainer:
         "One iteration (low-res step, high-res step with `train_hr`, segmentation step); its record, with seconds spent waiting for data and in all."
         t0, self._data_s = time.perf_counter(), 0.
         batch = self._next(self.lr, wrap=False)  # StopIteration at the end of the epoch
-        record = {'step': self.step, 'epoch': self.lr.epoch, **{f'train_lr_{k}': v for k, v in self.matting_step(batch, 1.0, 'lr').items()}}
+        record = {'step': self.step, 'epoch': self.lr.epoch}
+        self._terms.update({f'train_lr_{k}': v for k, v in self.matting_step(batch, 1.0, 'lr').items()})
         if self.hr is not None:
-            record.update({f'train_hr_{k}': v for k, v in self.matting_step(self._next(self.hr), self.cfg.downsample_ratio, 'hr').items()})
-        if self.seg_video is not None: record.update(self.segmentation_step())
+            self._terms.update({f'train_hr_{k}': v for k, v in self.matting_step(self._next(self.hr), self.cfg.downsample_ratio, 'hr').items()})
+        if self.seg_video is not None or self.seg_image is not None: self._terms.update(self.segmentation_step())
         self.step += 1
-        return {**record, 'time_data_s': self._data_s, 'time_iter_s': time.perf_counter() - t0}
+        # every term at its last value: with an even log interval the odd-step image segmentation loss is still logged
+        return {**record, **self._terms, 'time_data_s': self._data_s, 'time_iter_s': time.perf_counter() - t0}
 
     def done(self) -> bool: return self.cfg.max_steps is not None and self.step >= self.cfg.max_steps
 
@@ -335,16 +366,24 @@ def resolve_device(name: str) -> torch.device:
 
 def run_training(cfg: TrainConfig, rank: int = 0, local_rank: int = 0) -> dict:
     "Build datasets, model and optimiser for `cfg` and train in this process (alone, or as `rank` of the current process group)."
+    validate_train_config(cfg)
     world = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
     if world != cfg.world_size:
         raise ValueError(f'world_size={cfg.world_size} but this process is one of {world}; call train(cfg), which launches the ranks')
     seed_everything(cfg.seed)
     device = resolve_device(cfg.device)
     if device.type == 'cuda' and world > 1: device = torch.device('cuda', local_rank); torch.cuda.set_device(device)
+    resume_path = Path(cfg.checkpoint_dir) / 'resume.pth'
+    # a worker that torchrun restarted after a failure continues from the last atomic checkpoint of its run
+    resume = cfg.resume or (int(os.environ.get('TORCHELASTIC_RESTART_COUNT', 0)) > 0 and resume_path.is_file())
+    if resume and not resume_path.is_file(): raise FileNotFoundError(f'--resume: no resume checkpoint at {resume_path}')
     paths = data_paths(cfg)
     matting, segmentation = matting_datasets(cfg, paths), segmentation_datasets(cfg, paths)
+    check = check_datasets({**matting, **segmentation}, skip_bad=cfg.skip_bad_frames, report=Path(cfg.log_dir) / 'data_problems.txt',
+                           progress=rank == 0 and not cfg.disable_progress_bar)  # every frame, before the first step
     if rank == 0:
-        for line in start_notices(cfg): print(line, flush=True)
+        notice = segmentation_notice(segmentation)
+        for line in [check.summary(), *([notice] if notice else []), *start_notices(cfg)]: print(line, flush=True)
     model, ddp = build_model(cfg).to(device, train_dtype(cfg)), None
     if world > 1:  # RVM: synchronised batch norm, unused heads allowed, each rank keeps its own buffers
         model = sync_batchnorm(model, device)
@@ -353,12 +392,11 @@ def run_training(cfg: TrainConfig, rank: int = 0, local_rank: int = 0) -> dict:
     trainer = Trainer(cfg, model, build_optimizer(model, cfg), matting, segmentation, device, rank=rank, world_size=world, ddp_model=ddp)
     Path(cfg.log_dir).mkdir(parents=True, exist_ok=True)
     if rank == 0:
-        if not cfg.resume: (Path(cfg.log_dir) / 'metrics.jsonl').unlink(missing_ok=True)  # a new run does not continue an old log
+        if not resume: (Path(cfg.log_dir) / 'metrics.jsonl').unlink(missing_ok=True)  # a new run does not continue an old log
         save_json(dict(vars(cfg)), Path(cfg.log_dir) / 'config.json'); save_json(environment_report(), Path(cfg.log_dir) / 'environment.json')
-    if cfg.resume:
-        path = Path(cfg.checkpoint_dir) / 'resume.pth'
-        if not path.is_file(): raise FileNotFoundError(f'--resume: no resume checkpoint at {path}')
-        trainer.load(path)
+    if resume:
+        trainer.load(resume_path)
+        if rank == 0: print(f'resumed from step {trainer.step} (epoch {trainer.lr.epoch}) of {resume_path}', flush=True)
     return trainer.fit()
 
 def train_worker(rank: int, cfg: TrainConfig, init_method: str):
@@ -377,6 +415,7 @@ def last_train_record(log_dir) -> dict:
 
 def train(cfg: TrainConfig) -> dict:
     "Train `cfg`: in this process, in `cfg.world_size` spawned ranks (gloo on CPU, nccl on CUDA), or as one rank of a `torchrun` launch."
+    validate_train_config(cfg)
     env = torchrun_env()
     if env is not None:  # torchrun started this process: it is one rank, MASTER_ADDR/PORT say where to meet
         cfg = merge_config(cfg, world_size=env['world_size'])
@@ -397,8 +436,8 @@ def main(argv=None):
     "Command line: `python -m rvm_nb.train [--stage N] [seed flags ...]`; `--world-size N` or `torchrun` for several ranks."
     cfg = parse_train_args(argv)
     try: last = train(cfg)
-    except (ValueError, FileNotFoundError, FloatingPointError, RankFailed) as e:  # bad data, paths or values, a dead rank: one clear line
-        raise SystemExit(f'python -m rvm_nb.train: error: {e}') from None
+    except (ValueError, FileNotFoundError, KeyError, FloatingPointError, RankFailed) as e:  # bad data, paths or values, a dead rank: one clear line
+        raise SystemExit(f'python -m rvm_nb.train: error: {e.args[0] if isinstance(e, KeyError) else e}') from None
     print(json.dumps(last, indent=1))
 
 # notebook shells run this cell as __main__ too, but have no __file__; `python -m` runs the imported module's main,
