@@ -21,7 +21,7 @@ import torch
 
 from .config import atomic_write, save_json
 from .io import IMAGE_EXTENSIONS, list_images, read_image, read_video_frames, write_image
-from .metrics import ALL_METRICS, FGR_METRICS, check_metrics, clip_metrics
+from .metrics import ALL_METRICS, FGR_METRICS, HR_METRICS, check_metrics, clip_metrics
 
 # %% auto #0
 __all__ = ['CRGNN_METRICS', 'SAMPLE_EVAL_VERSION', 'EvalClip', 'list_clips', 'score_clip', 'summarize', 'evaluate_dirs',
@@ -45,8 +45,13 @@ class EvalClip:
     def read(self, kind: str, names, uint8: bool = False) -> np.ndarray:
         "Stack of frames `names` of `kind` as float32 in [0, 1] (or raw `uint8`): (T,H,W) for `pha`, (T,H,W,3) otherwise."
         mode = 'L' if kind == 'pha' else 'RGB'
-        x = np.stack([read_image(self.path / kind / n, mode) for n in names])
-        return x if uint8 else x.astype(np.float32) / 255
+        frames = [read_image(self.path / kind / n, mode) for n in names]
+        odd = next((n for n, f in zip(names, frames) if f.shape != frames[0].shape), None)
+        if odd is not None:
+            size = lambda f: f'{f.shape[1]}x{f.shape[0]}'
+            raise ValueError(f'{self.path / kind / odd}: {size(frames[names.index(odd)])}, but {names[0]} of the same clip is {size(frames[0])}')
+        x = np.stack(frames)
+        return x if uint8 else x.astype(np.float32) / 255  # as RVM's scripts read frames
 
 def list_clips(root: str | Path) -> list[EvalClip]:
     "Every `<dataset>/<clip>` under `root` with a `pha/` or `com/` folder, sorted; a missing or empty root raises."
@@ -67,8 +72,8 @@ def _match(names: list, pred: EvalClip, kind: str, what: str) -> list:
     if missing: raise FileNotFoundError(f'{len(missing)} predicted {what} frames missing in {pred.path / kind}, e.g. {missing[:3]}')
     return [have[Path(n).stem] for n in names]
 
-def score_clip(pred: EvalClip, true: EvalClip, metrics=ALL_METRICS) -> dict:
-    "Per-frame metric arrays of one clip (`frames`: the scored names); missing predictions raise, naming them."
+def score_clip(pred: EvalClip, true: EvalClip, metrics=ALL_METRICS, high_res: bool = False) -> dict:
+    "Per-frame metric arrays of one clip (`frames`: the scored names), as RVM's `evaluate_lr.py` (or with `high_res`, `evaluate_hr.py`) computes them; missing predictions raise, naming them."
     names = true.frames('pha')
     if not names: raise FileNotFoundError(f'no ground-truth alpha frames in {true.path / "pha"}')
     if not pred.has('pha'): raise FileNotFoundError(f'no predictions for {true.dataset}/{true.clip}: {pred.path / "pha"} is missing')
@@ -81,9 +86,12 @@ def score_clip(pred: EvalClip, true: EvalClip, metrics=ALL_METRICS) -> dict:
     if use_fgr:
         if not pred.has('fgr'): raise FileNotFoundError(f'{fgr_wanted} requested but {pred.path / "fgr"} is missing')
         pred_fgr, true_fgr = pred.read('fgr', _match(names, pred, 'fgr', 'foreground'), uint8=True), true.read('fgr', names, uint8=True)
-    p, g = pred.read('pha', pred_names, uint8=True), true.read('pha', names, uint8=True)  # 8-bit in memory, x/255 in chunks
-    if p.shape != g.shape: raise ValueError(f'{pred.path / "pha"}: predictions are {p.shape[1:]} but ground truth is {g.shape[1:]}')
-    return {'frames': names, **clip_metrics(p, g, pred_fgr, true_fgr, metrics)}
+    p, g = pred.read('pha', pred_names, uint8=True), true.read('pha', names, uint8=True)  # 8-bit in memory, float32 / 255 per frame
+    for kind, a, b, an in (('pha', p, g, pred_names), ('fgr', pred_fgr, true_fgr, names)):
+        if a is not None and a.shape[1:3] != b.shape[1:3]:
+            raise ValueError(f'{pred.path / kind / an[0]}: predicted frame is {a.shape[2]}x{a.shape[1]} but ground truth '
+                             f'{true.path / kind / names[0]} is {b.shape[2]}x{b.shape[1]}')
+    return {'frames': names, **clip_metrics(p, g, pred_fgr, true_fgr, metrics, grad_normalise=not high_res)}
 
 def summarize(per_clip: dict, metrics) -> dict:
     "RVM's number per metric: the mean over frame indices of the mean over clips at that index (clips have equal or unequal lengths)."
@@ -104,17 +112,18 @@ def _write_rows(path: Path, header: list, rows: list):
         text.flush(); text.detach()
     atomic_write(path, write)
 
-def evaluate_dirs(pred_dir: str | Path, true_dir: str | Path, metrics=ALL_METRICS, num_workers: int = 2, name: str | None = None,
-                  progress: bool = True) -> dict:
+def evaluate_dirs(pred_dir: str | Path, true_dir: str | Path, metrics=None, num_workers: int = 2, name: str | None = None,
+                  progress: bool = True, high_res: bool = False) -> dict:
     "Score `pred_dir` against `true_dir`; write `<name>_per_frame.csv` and `<name>_per_clip.csv` into `pred_dir`; returns {'all'|dataset: {metric: value}}."
     from tqdm.auto import tqdm
-    pred_dir, true_dir, metrics = Path(pred_dir), Path(true_dir), check_metrics(metrics)
+    pred_dir, true_dir = Path(pred_dir), Path(true_dir)
+    metrics = check_metrics(metrics or (HR_METRICS if high_res else ALL_METRICS))  # each script's default list
     if not pred_dir.is_dir(): raise FileNotFoundError(f'prediction folder not found: {pred_dir}')
     clips = [c for c in list_clips(true_dir) if c.has('pha')]
     if not clips: raise FileNotFoundError(f'no ground-truth clips (with pha/) in {true_dir}')
     pairs = [(EvalClip(pred_dir, c.dataset, c.clip), c) for c in clips]
     with ThreadPoolExecutor(max(1, num_workers)) as pool:
-        results = list(tqdm(pool.map(lambda pc: score_clip(*pc, metrics), pairs), total=len(pairs), desc='scoring clips', disable=not progress))
+        results = list(tqdm(pool.map(lambda pc: score_clip(*pc, metrics, high_res), pairs), total=len(pairs), desc='scoring clips', disable=not progress))
     per_clip = {(c.dataset, c.clip): r for c, r in zip(clips, results)}
     name = name or pred_dir.resolve().name
     cols = [m for m in metrics if any(m in r for r in results)]
@@ -250,7 +259,8 @@ def main(argv=None):
     ap.add_argument('--pred-dir', required=True, help='predictions: <P>/<dataset>/<clip>/{pha,fgr}/<frame>')
     ap.add_argument('--true-dir', required=True, help='ground truth: <T>/<dataset>/<clip>/{pha,fgr,com}/<frame>; "sample": the sample evaluation set; '
                     '"humans": the human evaluation set (pseudo-ground-truth from RVM\'s published model)')
-    ap.add_argument('--metrics', nargs='+', default=list(ALL_METRICS), help=f'default: all of {" ".join(ALL_METRICS)}')
+    ap.add_argument('--metrics', nargs='+', default=None, help=f'default: {" ".join(ALL_METRICS)} (with --high-res: {" ".join(HR_METRICS)})')
+    ap.add_argument('--high-res', action='store_true', help="score as RVM's evaluate_hr.py: no min-max normalisation in Grad, its metric list")
     ap.add_argument('--num-workers', type=int, default=2, help='clips scored in parallel (threads)')
     ap.add_argument('--checkpoint', default=None, help='predict with these weights first (a file, or rvm_mobilenetv3: RVM\'s published model)')
     ap.add_argument('--variant', default=None, help="network variant of --checkpoint (default: read from the checkpoint's keys)")
@@ -260,7 +270,7 @@ def main(argv=None):
     ap.add_argument('--disable-progress', action='store_true')
     a = ap.parse_args(argv)
     try:
-        metrics = check_metrics(a.metrics)
+        metrics = check_metrics(a.metrics or (HR_METRICS if a.high_res else ALL_METRICS))
         if a.true_dir == 'sample': a.true_dir = str(sample_eval_set(progress=not a.disable_progress))
         elif a.true_dir == 'humans':
             from rvm_nb.human_samples import human_eval_set
@@ -271,7 +281,7 @@ def main(argv=None):
             from rvm_nb.train import resolve_device
             model = load_matting_network(a.checkpoint, a.variant, always_refine=a.always_refine).to(resolve_device(a.device))
             predict_set(model, a.true_dir, a.pred_dir, a.downsample_ratio, any(m in FGR_METRICS for m in metrics), progress=not a.disable_progress)
-        summary = evaluate_dirs(a.pred_dir, a.true_dir, metrics, a.num_workers, progress=not a.disable_progress)
+        summary = evaluate_dirs(a.pred_dir, a.true_dir, metrics, a.num_workers, progress=not a.disable_progress, high_res=a.high_res)
     except (ValueError, FileNotFoundError, KeyError) as e:
         raise SystemExit(f'python -m rvm_nb.evaluate: error: {e}') from None
     print(format_summary(summary))

@@ -5,6 +5,7 @@
 # %% ../nbs/30_metrics.ipynb #f339c8e7
 from __future__ import annotations
 
+import functools
 import math
 
 import cv2
@@ -12,42 +13,45 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['GRAD_SIGMA', 'PHA_METRICS', 'FGR_METRICS', 'ALL_METRICS', 'HR_METRICS', 'pha_mad', 'pha_mse', 'pha_dtssd', 'fgr_mad',
-           'fgr_mse', 'gaussian_derivative_kernels', 'gradient_magnitude', 'minmax_normalise', 'pha_grad',
-           'largest_component', 'pha_conn', 'check_metrics', 'clip_metrics']
+           'fgr_mse', 'gaussian_derivative_kernels', 'gradient_kernel', 'gradient_magnitude', 'minmax_normalise',
+           'pha_grad', 'largest_component', 'pha_conn', 'check_metrics', 'clip_metrics']
 
 # %% ../nbs/30_metrics.ipynb #4962d36b
 def _check(pred: np.ndarray, true: np.ndarray, name: str):
     if pred.shape != true.shape: raise ValueError(f'{name}: prediction shape {pred.shape} differs from ground truth shape {true.shape}')
 
+# Every function computes in the dtype it is given, with RVM's operations in RVM's order: RVM's scripts read frames
+# as float32 / 255, and float32 arithmetic is what makes their numbers (a threshold such as 153/255 >= 0.6 decides
+# a Conn level differently in float64).
 def pha_mad(pred: np.ndarray, true: np.ndarray) -> float:
     "Mean absolute alpha error × 1e3."
     _check(pred, true, 'pha_mad')
-    return float(np.abs(pred.astype(np.float64) - true).mean() * 1e3)
+    return float(np.abs(pred - true).mean() * 1e3)
 
 def pha_mse(pred: np.ndarray, true: np.ndarray) -> float:
     "Mean squared alpha error × 1e3."
     _check(pred, true, 'pha_mse')
-    return float(np.square(pred.astype(np.float64) - true).mean() * 1e3)
+    return float(((pred - true) ** 2).mean() * 1e3)
 
 def pha_dtssd(pred_t: np.ndarray, pred_tm1: np.ndarray, true_t: np.ndarray, true_tm1: np.ndarray) -> float:
     "Temporal-derivative error between frames t−1 and t: sqrt(Σ(Δp − Δg)² / N) × 1e2."
     _check(pred_t, true_t, 'pha_dtssd')
-    d = (pred_t.astype(np.float64) - pred_tm1) - (true_t.astype(np.float64) - true_tm1)
-    return float(math.sqrt(np.square(d).sum() / d.size) * 1e2)
+    d = ((pred_t - pred_tm1) - (true_t - true_tm1)) ** 2
+    return float(np.sqrt(np.sum(d) / true_t.size) * 1e2)
 
 def _fgr_error(pred, true, true_pha, power: int) -> float:
     _check(pred, true, 'fgr'); _check(true_pha, true[..., 0], 'fgr mask')
     mask = true_pha > 0
-    if not mask.any(): return 0.
-    err = np.abs(pred.astype(np.float64) - true) ** power
-    return float(err[mask].mean() * 1e3)
+    if not mask.any(): return 0.  # RVM's mean over no pixels would be NaN
+    p, t = pred[mask], true[mask]
+    return float((np.abs(p - t) if power == 1 else (p - t) ** 2).mean() * 1e3)
 
 def fgr_mad(pred: np.ndarray, true: np.ndarray, true_pha: np.ndarray) -> float:
-    "Mean absolute foreground error over pixels with true alpha > 0 (3 channels) × 1e3."
+    "Mean absolute foreground error over pixels with true alpha > 0 (3 channels; RVM's are in OpenCV's BGR order) × 1e3."
     return _fgr_error(pred, true, true_pha, 1)
 
 def fgr_mse(pred: np.ndarray, true: np.ndarray, true_pha: np.ndarray) -> float:
-    "Mean squared foreground error over pixels with true alpha > 0 (3 channels) × 1e3."
+    "Mean squared foreground error over pixels with true alpha > 0 (3 channels; RVM's are in OpenCV's BGR order) × 1e3."
     return _fgr_error(pred, true, true_pha, 2)
 
 # %% ../nbs/30_metrics.ipynb #79ed1dc5
@@ -61,29 +65,42 @@ def gaussian_derivative_kernels(sigma: float = GRAD_SIGMA, epsilon: float = 1e-2
     dg = -x * g / sigma ** 2
     return g / np.linalg.norm(g), dg / np.linalg.norm(dg)  # ‖outer(g, dg)‖ = ‖g‖·‖dg‖
 
+@functools.lru_cache(maxsize=8)
+def gradient_kernel(sigma: float = GRAD_SIGMA, epsilon: float = 1e-2) -> np.ndarray:
+    "RVM's 2-D x-derivative kernel, built entry by entry with NumPy scalars as its script does (bit for bit), unit L2 norm."
+    half = np.ceil(sigma * np.sqrt(-2 * np.log(np.sqrt(2 * np.pi) * sigma * epsilon)))
+    G = lambda x: np.exp(-x ** 2 / (2 * sigma ** 2)) / (sigma * np.sqrt(2 * np.pi))
+    size = int(2 * half + 1)
+    k = np.zeros((size, size))
+    for i in range(size):
+        for j in range(size): k[i, j] = G(i - half) * (-(j - half) * G(j - half) / sigma ** 2)
+    k = k / np.sqrt((k ** 2).sum())
+    k.flags.writeable = False
+    return k
+
 def gradient_magnitude(img: np.ndarray, sigma: float = GRAD_SIGMA) -> np.ndarray:
-    "sqrt(fx² + fy²) of a 2-D float image, with RVM's Gaussian-derivative kernels and replicated borders."
-    g, dg = gaussian_derivative_kernels(sigma)
-    img = np.ascontiguousarray(img, dtype=np.float64)
-    fx = cv2.sepFilter2D(img, cv2.CV_64F, dg, g, borderType=cv2.BORDER_REPLICATE)  # kernelX along columns, kernelY along rows
-    fy = cv2.sepFilter2D(img, cv2.CV_64F, g, dg, borderType=cv2.BORDER_REPLICATE)
+    "sqrt(fx² + fy²) of a 2-D float image (computed in its dtype), correlated with RVM's Gaussian-derivative kernels, borders replicated."
+    k = gradient_kernel(sigma)
+    fx = cv2.filter2D(img, -1, k, borderType=cv2.BORDER_REPLICATE)
+    fy = cv2.filter2D(img, -1, np.ascontiguousarray(k.T), borderType=cv2.BORDER_REPLICATE)
     return np.sqrt(fx ** 2 + fy ** 2)
 
 def minmax_normalise(img: np.ndarray) -> np.ndarray:
-    "Scale a frame to [0, 1] by its own minimum and maximum (a constant frame becomes zeros, as `cv2.normalize` does)."
-    lo, hi = float(img.min()), float(img.max())
-    return (img - lo) / (hi - lo) if hi - lo > np.finfo(np.float64).eps else np.zeros_like(img, dtype=np.float64)
+    "Scale a frame to [0, 1] by its own minimum and maximum with `cv2.normalize` (NORM_MINMAX), as RVM does; a constant frame becomes zeros."
+    out = np.zeros_like(img)
+    cv2.normalize(img, out, 1., 0., cv2.NORM_MINMAX)
+    return out
 
 def pha_grad(pred: np.ndarray, true: np.ndarray, normalise: bool = True) -> float:
-    "Σ (‖∇g‖ − ‖∇p‖)² / 1e3 with σ = 1.4; `normalise` min-max normalises both frames first (RVM's low-resolution script)."
+    "Σ (‖∇g‖ − ‖∇p‖)² / 1e3 with σ = 1.4; `normalise` min-max normalises both frames first (RVM's low-resolution script; its high-resolution one does not)."
     _check(pred, true, 'pha_grad')
-    pred, true = pred.astype(np.float64), true.astype(np.float64)
     if normalise: pred, true = minmax_normalise(pred), minmax_normalise(true)
-    return float(np.square(gradient_magnitude(true) - gradient_magnitude(pred)).sum() / 1e3)
+    tg, pg = gradient_magnitude(true).astype(true.dtype), gradient_magnitude(pred).astype(pred.dtype)
+    return float(((tg - pg) ** 2).sum() / 1000)
 
 # %% ../nbs/30_metrics.ipynb #41b152f1
 def largest_component(mask: np.ndarray) -> np.ndarray:
-    "The largest 4-connected component of a boolean mask (all False when the mask is empty)."
+    "The largest 4-connected component of a boolean mask (all False when the mask is empty; the first on a tie, as `np.argmax`)."
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=4)
     if n <= 1: return np.zeros_like(mask, dtype=bool)
     return labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
@@ -91,15 +108,15 @@ def largest_component(mask: np.ndarray) -> np.ndarray:
 def pha_conn(pred: np.ndarray, true: np.ndarray, step: float = 0.1) -> float:
     "Connectivity error Σ |φ(g) − φ(p)| / 1e3 with threshold step `step` (0.1 in RVM)."
     _check(pred, true, 'pha_conn')
-    pred, true = pred.astype(np.float64), true.astype(np.float64)
     thresholds = np.arange(0, 1 + step, step)
-    level = np.full(true.shape, -1.)
+    level = -np.ones_like(true)
     for i in range(1, len(thresholds)):
         omega = largest_component((true >= thresholds[i]) & (pred >= thresholds[i]))
         level[(level == -1) & ~omega] = thresholds[i - 1]
-    level[level == -1] = 1.
-    phi = lambda x: 1 - (x - level) * ((x - level) >= 0.15)
-    return float(np.abs(phi(true) - phi(pred)).sum() / 1e3)
+    level[level == -1] = 1
+    true_diff, pred_diff = true - level, pred - level
+    true_phi, pred_phi = 1 - true_diff * (true_diff >= 0.15), 1 - pred_diff * (pred_diff >= 0.15)
+    return float(np.sum(np.abs(true_phi - pred_phi)) / 1000)
 
 # %% ../nbs/30_metrics.ipynb #912abca1
 PHA_METRICS = ('pha_mad', 'pha_mse', 'pha_grad', 'pha_conn', 'pha_dtssd')
@@ -115,12 +132,12 @@ def check_metrics(metrics) -> tuple:
     return metrics
 
 def _unit(x: np.ndarray) -> np.ndarray:
-    "float64 in [0, 1] from float frames or uint8 frames (/255)."
-    return x.astype(np.float64) / 255 if x.dtype == np.uint8 else x.astype(np.float64)
+    "A frame as RVM's scripts hold it: uint8 as float32 / 255, float frames as they are."
+    return x.astype(np.float32) / 255 if x.dtype == np.uint8 else x
 
 def clip_metrics(pred_pha: np.ndarray, true_pha: np.ndarray, pred_fgr: np.ndarray | None = None, true_fgr: np.ndarray | None = None,
-                 metrics=ALL_METRICS, chunk: int = 8) -> dict:
-    "Per-frame values (arrays of length T) of each of `metrics` for a clip of stacked frames (float in [0,1] or uint8), `chunk` frames at a time."
+                 metrics=ALL_METRICS, grad_normalise: bool = True) -> dict:
+    "Per-frame values (arrays of length T) of each of `metrics` for a clip of stacked frames (float in [0,1] or uint8, RGB), frame by frame as RVM's scripts compute them; `grad_normalise=False` for the high-resolution Grad."
     metrics = check_metrics(metrics)
     if pred_pha.shape != true_pha.shape: raise ValueError(f'alpha stacks differ: prediction {pred_pha.shape}, ground truth {true_pha.shape}')
     wanted_fgr = [m for m in FGR_METRICS if m in metrics]
@@ -129,22 +146,17 @@ def clip_metrics(pred_pha: np.ndarray, true_pha: np.ndarray, pred_fgr: np.ndarra
         if pred_fgr.shape != true_fgr.shape: raise ValueError(f'foreground stacks differ: prediction {pred_fgr.shape}, ground truth {true_fgr.shape}')
     T = len(pred_pha)
     out = {m: np.zeros(T) for m in metrics}
-    for s in range(0, T, chunk):  # bounded temporaries: a 100-frame 1080p clip never needs more than `chunk` frames in float64
-        e = min(s + chunk, T)
-        p, g = _unit(pred_pha[s:e]), _unit(true_pha[s:e])
-        if 'pha_mad' in metrics: out['pha_mad'][s:e] = np.abs(p - g).mean((1, 2)) * 1e3
-        if 'pha_mse' in metrics: out['pha_mse'][s:e] = np.square(p - g).mean((1, 2)) * 1e3
-        if 'pha_grad' in metrics: out['pha_grad'][s:e] = [pha_grad(p[t], g[t]) for t in range(e - s)]
-        if 'pha_conn' in metrics: out['pha_conn'][s:e] = [pha_conn(p[t], g[t]) for t in range(e - s)]
-        if 'pha_dtssd' in metrics:
-            lo = max(s - 1, 0)  # the previous frame, from the last chunk
-            pp, gg = _unit(pred_pha[lo:e]), _unit(true_pha[lo:e])
-            d = np.sqrt(np.square(np.diff(pp, axis=0) - np.diff(gg, axis=0)).mean((1, 2))) * 1e2
-            out['pha_dtssd'][lo + 1:e] = d  # frame 0 stays 0
-        if wanted_fgr:
-            mask = (g > 0)[..., None]
-            n = mask.sum((1, 2, 3)) * 3
-            diff = _unit(pred_fgr[s:e]) - _unit(true_fgr[s:e])
-            for m, power in (('fgr_mad', 1), ('fgr_mse', 2)):
-                if m in metrics: out[m][s:e] = np.where(n > 0, (np.abs(diff) ** power * mask).sum((1, 2, 3)) / np.maximum(n, 1), 0.) * 1e3
+    prev = None
+    for t in range(T):  # one frame at a time in float32: RVM's per-frame values, and bounded memory at 4K
+        p, g = _unit(pred_pha[t]), _unit(true_pha[t])
+        if 'pha_mad' in metrics: out['pha_mad'][t] = pha_mad(p, g)
+        if 'pha_mse' in metrics: out['pha_mse'][t] = pha_mse(p, g)
+        if 'pha_grad' in metrics: out['pha_grad'][t] = pha_grad(p, g, grad_normalise)
+        if 'pha_conn' in metrics: out['pha_conn'][t] = pha_conn(p, g)
+        if 'pha_dtssd' in metrics and prev is not None: out['pha_dtssd'][t] = pha_dtssd(p, prev[0], g, prev[1])  # frame 0 stays 0
+        prev = p, g
+        if wanted_fgr:  # OpenCV's BGR channel order, as RVM reads foregrounds (the float32 mean's summation order)
+            pf, tf = _unit(pred_fgr[t])[..., ::-1], _unit(true_fgr[t])[..., ::-1]
+            if 'fgr_mad' in metrics: out['fgr_mad'][t] = fgr_mad(pf, tf, g)
+            if 'fgr_mse' in metrics: out['fgr_mse'][t] = fgr_mse(pf, tf, g)
     return out
