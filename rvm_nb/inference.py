@@ -17,8 +17,8 @@ from .io import VideoWriter, list_images, read_image, read_video_frames, video_i
 from .model import MattingNetwork, load_matting_network, reparameterize_model
 
 # %% auto #0
-__all__ = ['GREEN', 'auto_downsample_ratio', 'source_info', 'read_frames', 'OutputWriter', 'to_uint8', 'convert_video',
-           'inference_arg_parser', 'main']
+__all__ = ['GREEN', 'VIDEO_SUFFIXES', 'auto_downsample_ratio', 'source_info', 'read_frames', 'check_output_path', 'OutputWriter',
+           'to_uint8', 'convert_video', 'inference_arg_parser', 'main']
 
 # %% ../nbs/32_inference.ipynb #618e32d4
 GREEN = (120, 255, 155)  # RVM's composition background
@@ -42,11 +42,38 @@ def read_frames(input_source: str | Path, resize: tuple | None = None):
     "RGB uint8 frames of a video file or an image folder (sorted by name), optionally resized to `resize` = (W, H)."
     import cv2
     src = Path(input_source)
-    frames = (read_image(p) for p in list_images(src)) if src.is_dir() else read_video_frames(src)
-    for f in frames:
+    if src.is_dir():
+        first = None
+        for p in list_images(src):
+            f = read_image(p)
+            if first is None: first = (p, f.shape)
+            elif resize is None and f.shape[:2] != first[1][:2]:
+                raise ValueError(f'{p}: {f.shape[1]}x{f.shape[0]}, but the first frame {first[0].name} is {first[1][1]}x{first[1][0]}; '
+                                 'the frames of one input must share a size: pass --input-resize W H (input_resize=(W, H))')
+            yield f if resize is None else cv2.resize(f, tuple(resize), interpolation=cv2.INTER_AREA)
+        return
+    for f in read_video_frames(src):
         yield f if resize is None else cv2.resize(f, tuple(resize), interpolation=cv2.INTER_AREA)
 
 # %% ../nbs/32_inference.ipynb #a91590a6
+VIDEO_SUFFIXES = ('.mp4', '.mov', '.mkv', '.avi', '.webm', '.m4v')
+
+def check_output_path(path: str | Path, kind: str) -> Path:
+    "`path` if an output of `kind` ('video' or 'png_sequence') can be written there, else a `ValueError` saying why, before any frame is read."
+    path = Path(path)
+    if kind == 'png_sequence' and path.suffix.lower() in VIDEO_SUFFIXES:
+        raise ValueError(f'{path}: output type png_sequence writes a folder of PNG frames, but the path ends in {path.suffix}: '
+                         'drop the suffix, or use output type video')
+    if kind == 'video':
+        if path.is_dir(): raise ValueError(f'{path} is a folder: a video output needs a file name such as {path / "alpha.mp4"}')
+        if path.suffix.lower() not in VIDEO_SUFFIXES:
+            raise ValueError(f'{path}: a video output needs a video file suffix ({", ".join(VIDEO_SUFFIXES)}), or use output type png_sequence')
+    for parent in path.parents:  # the first folder on the way up that exists must be a folder
+        if parent.exists():
+            if not parent.is_dir(): raise ValueError(f'cannot write {path}: {parent} is a file, not a folder')
+            break
+    return path
+
 class OutputWriter:
     "Frames to a video file or a PNG sequence, under a temporary name until `commit()`."
     def __init__(self, path: str | Path, kind: str, fps: float = 30, mbps: float | None = None):
@@ -76,12 +103,14 @@ class OutputWriter:
         return self.path
 
     def discard(self):
-        "Remove the partial output."
-        if self.kind == 'video':
-            try: self.writer.close()
-            except Exception: pass
-            self.tmp.unlink(missing_ok=True)
-        else: shutil.rmtree(self.tmp, ignore_errors=True)
+        "Remove the partial output; never raises (it runs while another error is on its way to the user)."
+        try:
+            if self.kind == 'video':
+                try: self.writer.close()
+                except Exception: pass
+                self.tmp.unlink(missing_ok=True)
+            else: shutil.rmtree(self.tmp, ignore_errors=True)
+        except OSError: pass
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:
     "(C,H,W) float in [0,1] -> (H,W,C) uint8, truncated as RVM's writers do ((H,W) for one channel)."
@@ -107,11 +136,12 @@ def convert_video(model: MattingNetwork, input_source: str | Path, input_resize:
     first = next(model.parameters())
     device, dtype = torch.device(device or first.device), dtype or first.dtype
     net = reparameterize_model(model).to(device, dtype)  # a deploy copy: the caller's model is untouched
-    outputs = {k: OutputWriter(p, output_type, info['fps'], output_video_mbps)
-               for k, p in (('composition', output_composition), ('alpha', output_alpha), ('foreground', output_foreground)) if p}
+    wanted = {k: check_output_path(p, output_type)
+              for k, p in (('composition', output_composition), ('alpha', output_alpha), ('foreground', output_foreground)) if p}
     green = torch.tensor(GREEN, device=device, dtype=dtype).div(255).view(3, 1, 1)
-    t0, n = time.perf_counter(), 0
+    t0, n, outputs = time.perf_counter(), 0, {}
     try:
+        for k, p in wanted.items(): outputs[k] = OutputWriter(p, output_type, info['fps'], output_video_mbps)
         with torch.inference_mode(), tqdm(total=info['frames'], unit='frame', disable=not progress, desc=Path(input_source).name) as bar:
             rec, chunk = [None] * 4, []
             frames = read_frames(input_source, input_resize)

@@ -410,16 +410,17 @@ def infer_variant(state_dict: dict) -> tuple[str, bool] | None:
 
 def _same_network(a: str, b: str) -> bool: return a == b or {a, b} == {'unireplknet', 'unireplknet_a'}
 
-def _load_into(model: MattingNetwork, path: Path, sd: dict, found) -> MattingNetwork:
+def _load_into(model: MattingNetwork, path: Path, sd: dict, found, flag: str = '--variant') -> MattingNetwork:
     if found and not _same_network(found[0], model.variant):
-        raise ValueError(f'{path} holds {found[0]} weights, not {model.variant}: pass --variant {found[0]} (or leave the variant out)')
+        hint = f'pass {flag} {found[0]}' + (' (or leave the variant out)' if flag == '--variant' else '')
+        raise ValueError(f'{path} holds {found[0]} weights, not {model.variant}: {hint}')
     return load_state_dict_strict(model, sd, str(path))
 
-def load_matting_checkpoint(model: MattingNetwork, path: str | Path) -> MattingNetwork:
-    "Load a MattingNetwork checkpoint (published RVM / seed system, ours, or a short name) strictly from `path`."
+def load_matting_checkpoint(model: MattingNetwork, path: str | Path, flag: str = '--variant') -> MattingNetwork:
+    "Load a MattingNetwork checkpoint (published RVM / seed system, ours, or a short name) strictly from `path`; a file of another variant names the `flag` to pass."
     path = resolve_checkpoint(path)
     sd = read_state_dict(path)
-    return _load_into(model, path, sd, infer_variant(sd))
+    return _load_into(model, path, sd, infer_variant(sd), flag)
 
 def load_matting_network(checkpoint: str | Path, variant: str | None = None, **kwargs) -> MattingNetwork:
     "A `MattingNetwork` with `checkpoint`'s weights; the variant (and deploy form) comes from the file unless `variant` is given."

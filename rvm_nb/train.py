@@ -163,7 +163,7 @@ def segmentation_notice(segmentation: dict) -> str | None:
 def build_model(cfg: TrainConfig) -> MattingNetwork:
     "The network of `cfg` (ImageNet backbone from a local file if given; `checkpoint` loaded strictly on top)."
     model = MattingNetwork(cfg.model_variant, pretrained_backbone=cfg.pretrained_backbone)
-    if cfg.checkpoint: load_matting_checkpoint(model, cfg.checkpoint)
+    if cfg.checkpoint: load_matting_checkpoint(model, cfg.checkpoint, flag='--model-variant')
     return model
 
 def start_notices(cfg: TrainConfig) -> list[str]:
