@@ -27,8 +27,8 @@ __all__ = ['TRAIN_COLUMNS', 'EVAL_COLUMNS', 'LEARN_METRICS', 'MODEL_COLUMNS', 'c
            'time_round_robin', 'model_cases', 'bench_model', 'latency_ratios', 'format_table', 'write_csv',
            'data_settings', 'loader_rate', 'augmentation_ms', 'bench_data', 'reduced_stage', 'train_case',
            'bench_train', 'synthetic_matte_clip', 'bench_metrics', 'bench_convert', 'profile_table', 'learning_curve',
-           'eval_subset', 'run_learn_benchmark', 'run_model_benchmark', 'run_data_benchmark', 'run_train_benchmark',
-           'run_eval_benchmark', 'main']
+           'eval_subset', 'run_learn_benchmark', 'make_frame_tree', 'bench_framecheck', 'run_framecheck_benchmark',
+           'run_model_benchmark', 'run_data_benchmark', 'run_train_benchmark', 'run_eval_benchmark', 'main']
 
 # %% ../nbs/95_bench.ipynb #b5441ad6
 def count_macs(model, *args, **kwargs) -> float:
@@ -378,6 +378,56 @@ def run_learn_benchmark(out_dir: str | Path | None = None, steps: int = 300, eve
     print(f'\nwrote {out}/learn.csv and learn.png')
     return rows
 
+# %% ../nbs/95_bench.ipynb #6a292dae
+def make_frame_tree(root: str | Path, pairs: int = 10000, clip_frames: int = 100, size: tuple = (512, 288), seed: int = 0) -> Path:
+    "A VideoMatte240K-layout `train/` tree of `pairs` fgr/pha JPEG pairs (2·`pairs` frames) and one background, under `root`."
+    import cv2
+    root, rng, (w, h) = Path(root), np.random.default_rng(seed), size
+    fgrs = [cv2.imencode('.jpg', rng.integers(0, 256, (h, w, 3), dtype=np.uint8))[1].tobytes() for _ in range(4)]
+    phas = [cv2.imencode('.jpg', (rng.random((h, w)) > .5).astype(np.uint8) * 255)[1].tobytes() for _ in range(4)]
+    for i in range(pairs):
+        c, t = divmod(i, clip_frames)
+        for kind, data in (('fgr', fgrs), ('pha', phas)):
+            f = root / 'train' / kind / f'{c:04d}' / f'{t:05d}.jpg'
+            if t == 0: f.parent.mkdir(parents=True, exist_ok=True)
+            f.write_bytes(data[i % 4])
+    (root / 'bg').mkdir(exist_ok=True); (root / 'bg' / 'a.jpg').write_bytes(fgrs[0])
+    return root
+
+def bench_framecheck(root: str | Path, workers=(1, 8), decode_sample: int = 500) -> list:
+    "Frames per second of the data check on the tree of `make_frame_tree` (no manifest, then its manifest) and of a full decode."
+    import cv2
+    from rvm_nb.data import VideoMatteDataset
+    from rvm_nb.framecheck import FrameManifest, check_datasets
+    root, rows = Path(root), []
+    for n in workers:
+        manifest = FrameManifest(root / f'manifest-{n}.sqlite')
+        for label in ('no manifest', 'manifest of the last run'):
+            t0 = time.perf_counter()
+            ds = VideoMatteDataset(root, background_images=root / 'bg', size=512, seq_length=15)
+            r = check_datasets({'lr': ds}, manifest=manifest, workers=n, progress=False)
+            s = time.perf_counter() - t0
+            rows.append({'what': f'header check, {label}', 'workers': n, 'frames': r.frames, 'headers_read': r.read, 'seconds': round(s, 3),
+                         'frames_per_s': round(r.frames / s)})
+    files = sorted(root.glob('train/fgr/*/*.jpg'))[:decode_sample]
+    t0 = time.perf_counter()
+    for f in files: cv2.imdecode(np.fromfile(f, np.uint8), cv2.IMREAD_COLOR)
+    s = time.perf_counter() - t0
+    rows.append({'what': 'full decode (cv2.imdecode, for comparison)', 'workers': 1, 'frames': len(files), 'headers_read': len(files),
+                 'seconds': round(s, 3), 'frames_per_s': round(len(files) / s)})
+    return rows
+
+def run_framecheck_benchmark(out_dir: str | Path | None = None, pairs: int = 10000) -> list:
+    "The data-check benchmark on a generated tree of 2·`pairs` frames; writes `framecheck.csv`."
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter(); make_frame_tree(tmp, pairs); built = time.perf_counter() - t0
+        rows = bench_framecheck(tmp)
+    print(f'tree of {2 * pairs} frames + 1 background built in {built:.1f} s'); print(format_table(rows))
+    out = Path(out_dir or runs_dir() / 'bench')
+    write_csv(rows, out / 'framecheck.csv')
+    print(f'\nwrote {out}/framecheck.csv')
+    return rows
+
 # %% ../nbs/95_bench.ipynb #4e928596
 MODEL_COLUMNS = ['device', 'dtype', 'variant', 'form', 'layout', 'width', 'height', 'ratio', 'compiled', 'params_M', 'GMACs',
                  'latency_ms', 'fps', 'GMAC_per_s']
@@ -439,9 +489,10 @@ def run_eval_benchmark(out_dir: str | Path | None = None, frames: int = 100, con
     return rows
 
 def main(argv=None):
-    "Command line: `python -m rvm_nb.bench {model,data,train,eval,learn} [--iters N] [--steps N --every K] [--compiled] [--out DIR]`."
+    "Command line: `python -m rvm_nb.bench {model,data,train,eval,learn,framecheck} [--iters N] [--steps N --every K] [--compiled] [--out DIR]`."
     ap = argparse.ArgumentParser(prog='python -m rvm_nb.bench', description='Benchmarks; tables printed, CSVs under runs/bench/.')
-    ap.add_argument('which', choices=['model', 'data', 'train', 'eval', 'learn'], help='which benchmark to run')
+    ap.add_argument('which', choices=['model', 'data', 'train', 'eval', 'learn', 'framecheck'], help='which benchmark to run')
+    ap.add_argument('--pairs', type=int, default=10000, help='framecheck: fgr/pha pairs in the generated tree (default 10000 = 20000 frames)')
     ap.add_argument('--data-config', default=None, help='data: JSON of dataset roots (default: the built-in sample set)')
     ap.add_argument('--iters', type=int, default=None, help='timed rounds (default 20; train: 3 iterations)')
     ap.add_argument('--warmup', type=int, default=None, help='untimed rounds first (default 3; train: 1)')
@@ -463,6 +514,7 @@ def main(argv=None):
     elif train: run_train_benchmark(a.out, iters, warmup, a.threads, a.data_config)
     elif a.which == 'eval': run_eval_benchmark(a.out)
     elif a.which == 'learn': run_learn_benchmark(a.out, a.steps, a.every, eval_clips=a.eval_clips)
+    elif a.which == 'framecheck': run_framecheck_benchmark(a.out, a.pairs)
     else: run_model_benchmark(a.out, iters, warmup, a.compiled, not a.no_profile, a.threads)
 
 # notebook shells run this cell as __main__ too, but have no __file__

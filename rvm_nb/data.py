@@ -120,7 +120,8 @@ class SeededDataset(Dataset):
     "Base class: per-sample generators seeded by (seed, epoch, index); corrupt-image policy."
     def __init__(self, seed: int = 0, skip_corrupt: bool = False):
         self.seed, self.epoch, self.skip_corrupt = seed, 0, skip_corrupt
-        self._skipped = multiprocessing.Value('i', 0)
+        # a shared counter only when skipping: its lock is a named semaphore, which a killed process would leak
+        self._skipped = multiprocessing.Value('i', 0) if skip_corrupt else None
 
     def set_epoch(self, epoch: int): self.epoch = epoch
     def rng(self, index: int) -> np.random.Generator: return np.random.default_rng([self.seed, self.epoch, index])
@@ -128,7 +129,7 @@ class SeededDataset(Dataset):
     @property
     def skipped(self) -> int:
         "How many corrupt files were skipped so far (all worker processes)."
-        return self._skipped.value
+        return self._skipped.value if self._skipped is not None else 0
 
     def __getitem__(self, i: int):
         "Sample `i` (subclasses implement `_item`); see `with_retries` for corrupt files."

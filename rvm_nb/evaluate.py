@@ -116,7 +116,7 @@ def evaluate_dirs(pred_dir: str | Path, true_dir: str | Path, metrics=None, num_
                   progress: bool = True, high_res: bool = False) -> dict:
     "Score `pred_dir` against `true_dir`; write `<name>_per_frame.csv` and `<name>_per_clip.csv` into `pred_dir`; returns {'all'|dataset: {metric: value}}."
     from tqdm.auto import tqdm
-    pred_dir, true_dir = Path(pred_dir), Path(true_dir)
+    pred_dir, true_dir, asked = Path(pred_dir), Path(true_dir), metrics is not None
     metrics = check_metrics(metrics or (HR_METRICS if high_res else ALL_METRICS))  # each script's default list
     if not pred_dir.is_dir(): raise FileNotFoundError(f'prediction folder not found: {pred_dir}')
     clips = [c for c in list_clips(true_dir) if c.has('pha')]
@@ -127,6 +127,10 @@ def evaluate_dirs(pred_dir: str | Path, true_dir: str | Path, metrics=None, num_
     per_clip = {(c.dataset, c.clip): r for c, r in zip(clips, results)}
     name = name or pred_dir.resolve().name
     cols = [m for m in metrics if any(m in r for r in results)]
+    dropped = [m for m in metrics if m not in cols]
+    if asked and dropped:  # asked for by name but not computable: say so rather than print a table without them
+        raise ValueError(f'{dropped} need true foregrounds, but no clip of {true_dir} has fgr/ (<dataset>/<clip>/fgr/<frame>): '
+                         'leave them out of --metrics')
     _write_rows(pred_dir / f'{name}_per_frame.csv', ['dataset', 'clip', 'frame', *cols],
                 [[d, c, f, *[(f'{r[m][i]:.6g}' if m in r else '') for m in cols]] for (d, c), r in per_clip.items() for i, f in enumerate(r['frames'])])
     _write_rows(pred_dir / f'{name}_per_clip.csv', ['dataset', 'clip', 'frames', *cols],
@@ -216,11 +220,11 @@ def predict_set(model, set_dir: str | Path, pred_dir: str | Path, downsample_rat
             for p in (out / kind).glob('*.png.tmp'): p.rename(p.with_suffix(''))
     return clips
 
-def evaluate_model(model, set_dir: str | Path, pred_dir: str | Path, downsample_ratio: float | None = None, metrics=ALL_METRICS,
+def evaluate_model(model, set_dir: str | Path, pred_dir: str | Path, downsample_ratio: float | None = None, metrics=None,
                    num_workers: int = 2, device=None, progress: bool = True) -> dict:
-    "Predict every clip of `set_dir` into `pred_dir` and score the predictions; returns the summary of `evaluate_dirs`."
-    metrics = check_metrics(metrics)
-    predict_set(model, set_dir, pred_dir, downsample_ratio, any(m in FGR_METRICS for m in metrics), device, progress)
+    "Predict every clip of `set_dir` into `pred_dir` and score the predictions (default: all metrics the set allows); returns the summary of `evaluate_dirs`."
+    if metrics is not None: metrics = check_metrics(metrics)
+    predict_set(model, set_dir, pred_dir, downsample_ratio, any(m in FGR_METRICS for m in metrics or ALL_METRICS), device, progress)
     return evaluate_dirs(pred_dir, set_dir, metrics, num_workers, progress=progress)
 
 # %% ../nbs/31_evaluate.ipynb #acb4d15f
@@ -271,6 +275,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     try:
         metrics = check_metrics(a.metrics or (HR_METRICS if a.high_res else ALL_METRICS))
+        asked = metrics if a.metrics else None
         if a.true_dir == 'sample': a.true_dir = str(sample_eval_set(progress=not a.disable_progress))
         elif a.true_dir == 'humans':
             from rvm_nb.human_samples import human_eval_set
@@ -281,7 +286,7 @@ def main(argv=None):
             from rvm_nb.train import resolve_device
             model = load_matting_network(a.checkpoint, a.variant, always_refine=a.always_refine).to(resolve_device(a.device))
             predict_set(model, a.true_dir, a.pred_dir, a.downsample_ratio, any(m in FGR_METRICS for m in metrics), progress=not a.disable_progress)
-        summary = evaluate_dirs(a.pred_dir, a.true_dir, metrics, a.num_workers, progress=not a.disable_progress, high_res=a.high_res)
+        summary = evaluate_dirs(a.pred_dir, a.true_dir, asked, a.num_workers, progress=not a.disable_progress, high_res=a.high_res)
     except (ValueError, FileNotFoundError, KeyError) as e:
         raise SystemExit(f'python -m rvm_nb.evaluate: error: {e}') from None
     print(format_summary(summary))

@@ -367,6 +367,11 @@ def resolve_device(name: str) -> torch.device:
 def run_training(cfg: TrainConfig, rank: int = 0, local_rank: int = 0) -> dict:
     "Build datasets, model and optimiser for `cfg` and train in this process (alone, or as `rank` of the current process group)."
     validate_train_config(cfg)
+    # tqdm's default lock is a multiprocessing semaphore: a rank that gets killed would leak it, and Python's resource
+    # tracker would warn about it after the run's error line; a thread lock is all one process needs
+    import threading
+    from tqdm import tqdm as _tqdm
+    _tqdm.set_lock(threading.RLock())
     world = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
     if world != cfg.world_size:
         raise ValueError(f'world_size={cfg.world_size} but this process is one of {world}; call train(cfg), which launches the ranks')
@@ -419,6 +424,8 @@ def train(cfg: TrainConfig) -> dict:
     env = torchrun_env()
     if env is not None:  # torchrun started this process: it is one rank, MASTER_ADDR/PORT say where to meet
         cfg = merge_config(cfg, world_size=env['world_size'])
+        if resolve_device(cfg.device).type == 'cpu' and not os.environ.get('OMP_NUM_THREADS'):  # the ranks of this node share its cores
+            torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(os.environ.get('LOCAL_WORLD_SIZE', 1))))
         init_distributed(env['rank'], env['world_size'], resolve_device(cfg.device))
         try: return run_training(cfg, rank=env['rank'], local_rank=env['local_rank'])
         finally: dist.destroy_process_group()

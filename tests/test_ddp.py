@@ -1,6 +1,8 @@
 """Data-parallel training on CPU (gloo): two ranks equal one process over the same global batch, torchrun runs
-the same code, and a rank killed with SIGKILL ends the whole run quickly with a message naming it."""
+the same code (one agent, two agents as two nodes, an elastic restart after a killed worker), and a rank killed
+with SIGKILL ends the whole run quickly with a message naming it, as the last thing printed."""
 import json
+import os
 import re
 import signal
 import subprocess
@@ -75,6 +77,67 @@ def test_torchrun_runs_the_same_training(runs, tmp_path):
     assert max((ref[k] - got[k]).abs().max().item() for k in ref) < 1e-9
 
 
+def _train_flags(run: Path, **kw) -> list:
+    return ['--stage', '1', *_flags(**{**TINY, 'distributed_port': None, **kw}), '--checkpoint-dir', str(run / 'checkpoints'), '--log-dir', str(run)]
+
+
+def test_two_torchrun_agents_as_two_nodes_equal_one_process(runs, tmp_path):
+    """Scaling out as users do: one `torchrun` agent per node, c10d rendezvous, here two nodes on 127.0.0.1."""
+    from rvm_nb.distributed import free_port
+    run, port = tmp_path / 'nodes', free_port()
+    agent = [sys.executable, '-m', 'torch.distributed.run', '--nnodes', '2', '--nproc-per-node', '1', '--rdzv-backend', 'c10d',
+             '--rdzv-endpoint', f'127.0.0.1:{port}', '--rdzv-id', 'rvm-nb-test', '--local-addr', '127.0.0.1', '-m', 'rvm_nb.train',
+             *_train_flags(run, dtype='float64', max_steps=2, batch_size_per_gpu=1)]
+    env = {**os.environ, 'OMP_NUM_THREADS': '1'}  # two "machines" share this one's cores
+    nodes = [subprocess.Popen(agent, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    try: outs = [n.communicate(timeout=600) for n in nodes]
+    finally:
+        for n in nodes:
+            if n.poll() is None: n.kill()
+    assert all(n.returncode == 0 for n in nodes), '\n'.join(o[1][-2000:] for o in outs)
+    assert json.loads((run / 'config.json').read_text())['world_size'] == 2
+    one = torch.load(runs / 'one' / 'checkpoints' / 'epoch-0.pth', weights_only=True)
+    got = torch.load(run / 'checkpoints' / 'epoch-0.pth', weights_only=True)
+    assert max((one[k] - got[k]).abs().max().item() for k in one) < 1e-5  # as the spawned two-rank run
+    for a, b in zip(_records(runs / 'one'), _records(run), strict=True):
+        for k in a:
+            if not k.startswith('time_'): assert a[k] == pytest.approx(b[k], rel=1e-9, abs=1e-12), k
+
+
+def _losses(run: Path) -> dict:
+    out = {}
+    for line in (run / 'metrics.jsonl').read_text().splitlines():
+        try: rec = json.loads(line)
+        except json.JSONDecodeError: continue  # a line torn by the kill
+        if 'train_lr_total' in rec: out[rec['step']] = rec['train_lr_total']  # a step redone after the restart: the last
+    return out
+
+
+def test_elastic_restart_after_a_killed_worker_resumes_from_the_last_checkpoint(tmp_path):
+    """`torchrun --max-restarts 1`: the worker is SIGKILLed mid-run, torchrun starts it again, it resumes from resume.pth."""
+    full, elastic = tmp_path / 'full', tmp_path / 'elastic'
+    kw = dict(max_steps=6, checkpoint_save_interval=1, disable_validation=True)
+    subprocess.run([sys.executable, '-m', 'rvm_nb.train', *_train_flags(full, **kw)], cwd=ROOT, check=True, capture_output=True, timeout=600)
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc-per-node', '1', '--max-restarts', '1',
+           '-m', 'rvm_nb.train', *_train_flags(elastic, **kw)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline and proc.poll() is None:
+            if (elastic / 'metrics.jsonl').exists() and len(_losses(elastic)) >= 3: break
+            time.sleep(0.05)
+        assert proc.poll() is None, proc.communicate()[1][-3000:]
+        workers = [p for p in psutil.Process(proc.pid).children(recursive=True) if 'rvm_nb.train' in ' '.join(p.cmdline())]
+        assert len(workers) == 1
+        workers[0].send_signal(signal.SIGKILL)
+        out, err = proc.communicate(timeout=600)
+    finally:
+        if proc.poll() is None: proc.kill()
+    assert proc.returncode == 0, err[-3000:]
+    assert re.search(r'resumed from step [1-5] \(epoch 0\)', out), out[-2000:]
+    assert _losses(elastic) == _losses(full) and sorted(_losses(full)) == list(range(6))
+
+
 def _rank_processes(parent: psutil.Process) -> list:
     kids = [p for p in parent.children(recursive=True) if 'spawn_main' in ' '.join(p.cmdline())]
     return sorted(kids, key=lambda p: p.create_time())
@@ -103,4 +166,5 @@ def test_a_killed_rank_ends_the_run_quickly(tmp_path):
     assert proc.returncode != 0
     errors = [l for l in err.splitlines() if l.startswith('python -m rvm_nb.train: error: ')]
     assert len(errors) == 1 and re.fullmatch(r'.*error: rank [01] killed by SIGKILL; rank [01] killed by SIGTERM', errors[0]), err[-3000:]
+    assert err.strip().splitlines()[-1] == errors[0], err[-3000:]  # no resource-tracker warning after it
     assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in ranks)  # no orphan rank
