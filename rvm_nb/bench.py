@@ -27,8 +27,9 @@ __all__ = ['TRAIN_COLUMNS', 'EVAL_COLUMNS', 'LEARN_METRICS', 'MODEL_COLUMNS', 'c
            'time_round_robin', 'model_cases', 'bench_model', 'latency_ratios', 'format_table', 'write_csv',
            'data_settings', 'loader_rate', 'augmentation_ms', 'bench_data', 'reduced_stage', 'train_case',
            'bench_train', 'synthetic_matte_clip', 'bench_metrics', 'bench_convert', 'profile_table', 'learning_curve',
-           'eval_subset', 'run_learn_benchmark', 'make_frame_tree', 'bench_framecheck', 'run_framecheck_benchmark',
-           'run_model_benchmark', 'run_data_benchmark', 'run_train_benchmark', 'run_eval_benchmark', 'main']
+           'eval_subset', 'run_learn_benchmark', 'make_frame_tree', 'drop_page_cache', 'bench_framecheck',
+           'run_framecheck_benchmark', 'run_model_benchmark', 'run_data_benchmark', 'run_train_benchmark',
+           'run_eval_benchmark', 'main']
 
 # %% ../nbs/95_bench.ipynb #b5441ad6
 def count_macs(model, *args, **kwargs) -> float:
@@ -394,15 +395,27 @@ def make_frame_tree(root: str | Path, pairs: int = 10000, clip_frames: int = 100
     (root / 'bg').mkdir(exist_ok=True); (root / 'bg' / 'a.jpg').write_bytes(fgrs[0])
     return root
 
-def bench_framecheck(root: str | Path, workers=(1, 8), decode_sample: int = 500) -> list:
-    "Frames per second of the data check on the tree of `make_frame_tree` (no manifest, then its manifest) and of a full decode."
+def drop_page_cache() -> bool:
+    "Ask the kernel to forget cached file contents (root only), so the next read comes from the disk; whether it worked."
+    import os
+    try:
+        os.sync()
+        with open('/proc/sys/vm/drop_caches', 'w') as f: f.write('3\n')
+        return True
+    except OSError: return False
+
+def bench_framecheck(root: str | Path, workers=(1, 2, 4, 8), decode_sample: int = 500, cold: bool = True) -> list:
+    "Frames per second of the data check on the tree of `make_frame_tree`: no manifest (disk cache dropped when `cold` and allowed, then cached), its manifest; and a full decode."
     import cv2
     from rvm_nb.data import VideoMatteDataset
     from rvm_nb.framecheck import FrameManifest, check_datasets
     root, rows = Path(root), []
     for n in workers:
-        manifest = FrameManifest(root / f'manifest-{n}.sqlite')
-        for label in ('no manifest', 'manifest of the last run'):
+        passes = (['no manifest, disk cache dropped'] if cold and drop_page_cache() else []) + ['no manifest, files in the page cache',
+                                                                                                 'manifest of the last run']
+        for label in passes:
+            if label.startswith('no manifest'): (root / f'manifest-{n}.sqlite').unlink(missing_ok=True)
+            manifest = FrameManifest(root / f'manifest-{n}.sqlite')
             t0 = time.perf_counter()
             ds = VideoMatteDataset(root, background_images=root / 'bg', size=512, seq_length=15)
             r = check_datasets({'lr': ds}, manifest=manifest, workers=n, progress=False)
@@ -419,11 +432,12 @@ def bench_framecheck(root: str | Path, workers=(1, 8), decode_sample: int = 500)
 
 def run_framecheck_benchmark(out_dir: str | Path | None = None, pairs: int = 10000) -> list:
     "The data-check benchmark on a generated tree of 2·`pairs` frames; writes `framecheck.csv`."
-    with tempfile.TemporaryDirectory() as tmp:
+    out = Path(out_dir or runs_dir() / 'bench')
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out) as tmp:  # on the disk the results go to (/tmp may be memory)
         t0 = time.perf_counter(); make_frame_tree(tmp, pairs); built = time.perf_counter() - t0
         rows = bench_framecheck(tmp)
     print(f'tree of {2 * pairs} frames + 1 background built in {built:.1f} s'); print(format_table(rows))
-    out = Path(out_dir or runs_dir() / 'bench')
     write_csv(rows, out / 'framecheck.csv')
     print(f'\nwrote {out}/framecheck.csv')
     return rows

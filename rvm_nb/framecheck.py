@@ -104,27 +104,33 @@ class FrameFacts:
     height: int | None
     error: str | None = None
 
-def check_frames(paths, manifest: FrameManifest | None = None, workers: int = 8, progress: bool = True) -> tuple[dict, int]:
+def check_frames(paths, manifest: FrameManifest | None = None, workers: int = 4, progress: bool = True) -> tuple[dict, int]:
     "{path: FrameFacts} for every file in `paths`, headers read in `workers` threads unless the manifest knows the file unchanged; and how many were read."
     from tqdm.auto import tqdm
     paths = list(dict.fromkeys(Path(p) for p in paths))
     known = manifest.load() if manifest else {}
-    def one(p: Path):
-        try: st = p.stat()
-        except OSError as e: return None, FrameFacts(None, None, f'cannot read {p}: {e.strerror}')
+    out, todo = {}, []
+    for p in paths:  # what the manifest knows costs one stat, here, without threads
+        try: st = os.stat(p)
+        except OSError as e: out[p] = FrameFacts(None, None, f'cannot read {p}: {e.strerror}'); continue
         hit = known.get(str(p))
-        if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns: return None, FrameFacts(*hit[2:])
-        try: facts = FrameFacts(*image_header(p))
-        except CorruptImageError as e: facts = FrameFacts(None, None, str(e))
-        return (str(p), st.st_size, st.st_mtime_ns, facts.width, facts.height, facts.error), facts
-    out, new = {}, []
-    with ThreadPoolExecutor(max(1, workers)) as pool:
-        for p, (row, facts) in zip(paths, tqdm(pool.map(one, paths, chunksize=64), total=len(paths), desc='checking frames',
-                                                unit='frame', disable=not progress, mininterval=1)):
-            out[p] = facts
-            if row: new.append(row)
+        if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns: out[p] = FrameFacts(*hit[2:])
+        else: todo.append((p, st))
+    def read(items):  # a batch per task: one future per file would cost more than reading its header
+        rows = []
+        for p, st in items:
+            try: w, h = image_header(p); err = None
+            except CorruptImageError as e: w = h = None; err = str(e)
+            rows.append((str(p), st.st_size, st.st_mtime_ns, w, h, err))
+        return rows
+    new, batches = [], [todo[i:i + 256] for i in range(0, len(todo), 256)]
+    with ThreadPoolExecutor(max(1, workers)) as pool, tqdm(total=len(todo), desc='checking frames', unit='frame',
+                                                         disable=not progress or not todo, mininterval=1) as bar:
+        for batch, rows in zip(batches, pool.map(read, batches)):
+            for (p, _), row in zip(batch, rows): out[p] = FrameFacts(*row[3:])
+            new += rows; bar.update(len(rows))
     if manifest: manifest.store(new)
-    return out, len(new)
+    return {p: out[p] for p in paths}, len(new)
 
 # %% ../nbs/04_framecheck.ipynb #be57b9c9
 class DataCheckError(ValueError):
@@ -157,7 +163,7 @@ def _pair_problem(fgr: Path, pha: Path, facts: dict) -> str | None:
     return f'{pha}: alpha is {a.width}x{a.height} but its foreground {fgr} is {f.width}x{f.height}'
 
 def check_datasets(datasets: dict, skip_bad: bool = False, manifest: FrameManifest | None = None, report: str | Path | None = None,
-                   workers: int = 8, progress: bool = True) -> DataCheck:
+                   workers: int = 4, progress: bool = True) -> DataCheck:
     "Check every frame of `datasets` ({name: dataset}); problems raise `DataCheckError` (written in full to `report`), or with `skip_bad` are left out."
     t0 = time.perf_counter()
     parts = list({id(p): p for ds in datasets.values() for p in _parts(ds)}.values())

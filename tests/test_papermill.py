@@ -36,6 +36,13 @@ def test_unknown_stage_fails_clearly(tmp_path):
     assert 'unknown stage 7; the seed defines stages [1, 2, 3, 4]' in r.stdout + r.stderr
 
 
+def test_out_of_range_parameter_fails_before_training(tmp_path):
+    r = _papermill(tmp_path, '-p', 'device', 'gpu', '-p', 'run_name', 'badvalue')
+    assert r.returncode != 0
+    assert 'ValueError: --device gpu: choose from auto, cpu, cuda, cuda:N' in r.stdout + r.stderr
+    assert not (tmp_path / 'runs' / 'badvalue' / 'checkpoints').exists()
+
+
 def test_help_lists_the_parameters():
     r = subprocess.run([str(PAPERMILL), '--help-notebook', 'nbs/train_stage.ipynb'], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0
