@@ -22,7 +22,8 @@ import torch
 # %% auto #0
 __all__ = ['STAGES', 'MIN_RESOLUTION', 'project_root', 'runs_dir', 'make_run_dir', 'atomic_write', 'save_json',
            'atomic_torch_save', 'build_once', 'seed_everything', 'environment_report', 'merge_config', 'TrainConfig',
-           'config_problems', 'validate_train_config', 'stage_config', 'train_arg_parser', 'parse_train_args']
+           'config_problems', 'validate_train_config', 'stage_config', 'field_docs', 'train_arg_parser',
+           'parse_train_args']
 
 # %% ../nbs/00_config.ipynb #999f3485
 def project_root() -> Path:
@@ -163,25 +164,25 @@ class TrainConfig:
     batch_size_per_gpu: int = 1                  # B per process
     num_workers: int = 8                         # DataLoader workers per loader
     # optimisation (Adam, no schedule)
-    learning_rate_backbone: float = 1e-4
-    learning_rate_aspp: float = 2e-4
+    learning_rate_backbone: float = 1e-4         # Adam learning rate of the encoder
+    learning_rate_aspp: float = 2e-4             # of the LR-ASPP module
     learning_rate_decoder: float = 2e-4          # decoder and both projection heads
-    learning_rate_refiner: float = 0.
+    learning_rate_refiner: float = 0.            # of the deep guided filter refiner (0: frozen, stages 1-2)
     epoch_start: int = 0                         # epochs [epoch_start, epoch_end)
-    epoch_end: int = 16
+    epoch_end: int = 16                          # first epoch not trained
     # checkpoints and logs
     checkpoint: str | None = None                # weights to start from (strict load)
-    checkpoint_dir: str = 'checkpoint'
+    checkpoint_dir: str = 'checkpoint'           # where epoch-K.pth and resume.pth are written
     checkpoint_save_interval: int = 500          # steps between checkpoints
-    log_dir: str = 'log'                         # TensorBoard
-    log_train_loss_interval: int = 20
-    log_train_images_interval: int = 500
+    log_dir: str = 'log'                         # TensorBoard events, metrics.jsonl, config.json
+    log_train_loss_interval: int = 20            # steps between logged losses
+    log_train_images_interval: int = 500         # steps between TensorBoard image grids
     # system
-    distributed_addr: str = 'localhost'
-    distributed_port: str = '12355'
-    disable_progress_bar: bool = False
-    disable_validation: bool = False
-    disable_mixed_precision: bool = False
+    distributed_addr: str = 'localhost'          # where spawned ranks meet (not used under torchrun)
+    distributed_port: str = '12355'              # its port; 0 picks a free one
+    disable_progress_bar: bool = False           # no tqdm bars (logs, CI)
+    disable_validation: bool = False             # skip the validation pass at each epoch start
+    disable_mixed_precision: bool = False        # fp32 on CUDA instead of AMP
     # workbench options
     stage: int | None = None                     # start from a seed stage preset (1-4)
     max_steps: int | None = None                 # stop after this many steps (quick runs)
@@ -259,16 +260,31 @@ def _flag_type(tp):
     args = [a for a in typing.get_args(tp) if a is not type(None)]
     return args[0] if args else tp
 
+def field_docs(cls=None) -> dict:
+    "{field: its end-of-line comment} of a config dataclass (default `TrainConfig`), read from its source: the one place flags are documented."
+    import inspect, io as _io, tokenize
+    cls = cls or TrainConfig
+    try: src = inspect.getsource(cls)
+    except (OSError, TypeError):  # defined in a notebook cell: read the exported module's copy
+        import importlib
+        src = inspect.getsource(getattr(importlib.import_module(f'rvm_nb.{cls.__module__.split(".")[-1]}' if cls.__module__ != '__main__' else 'rvm_nb.config'), cls.__name__))
+    names, docs = {f.name for f in dataclasses.fields(cls)}, {}
+    last = None
+    for tok in tokenize.generate_tokens(_io.StringIO(src).readline):
+        if tok.type == tokenize.NAME and tok.start[1] == 4 and tok.string in names: last = (tok.string, tok.start[0])
+        elif tok.type == tokenize.COMMENT and last and tok.start[0] == last[1]: docs[last[0]] = tok.string.lstrip('# ').strip()
+    return docs
+
 def train_arg_parser() -> 'argparse.ArgumentParser':
     "argparse parser with one flag per `TrainConfig` field (`--model-variant`, `--train-hr`, ...)."
     import argparse
     ap = argparse.ArgumentParser(prog='python -m rvm_nb.train', description='Train a MattingNetwork (RVM recipe; the seed\'s flags verbatim).',
                                  argument_default=argparse.SUPPRESS)
-    hints = typing.get_type_hints(TrainConfig)
+    hints, docs = typing.get_type_hints(TrainConfig), field_docs(TrainConfig)
     for f in dataclasses.fields(TrainConfig):
-        flag, tp = '--' + f.name.replace('_', '-'), _flag_type(hints[f.name])
-        if tp is bool: ap.add_argument(flag, action='store_true', help=f'(default {f.default})')
-        else: ap.add_argument(flag, type=tp, metavar=f.name.upper(), help=f'(default {f.default})')
+        flag, tp, doc = '--' + f.name.replace('_', '-'), _flag_type(hints[f.name]), docs.get(f.name, '').replace('%', '%%')
+        if tp is bool: ap.add_argument(flag, action='store_true', help=doc)
+        else: ap.add_argument(flag, type=tp, metavar=f.name.upper(), help=f'{doc} (default: {f.default})')
     return ap
 
 def parse_train_args(argv=None) -> TrainConfig:

@@ -11,7 +11,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 # %% auto #0
-__all__ = ['TERMS', 'read_metrics', 'series', 'plot_training_curves', 'read_table', 'metric_columns', 'plot_clip_bars',
+__all__ = ['TERMS', 'read_metrics', 'series', 'plot_training_curves', 'show', 'read_table', 'metric_columns', 'plot_clip_bars',
            'plot_frame_curves', 'compare_evaluations']
 
 # %% ../nbs/40_viz.ipynb #d5bf7e1a
@@ -50,6 +50,15 @@ def plot_training_curves(records: list[dict], title: str = ''):
         if ax.lines: ax.legend(fontsize=7)
     fig.suptitle(title, fontsize=11); fig.tight_layout()
     return fig
+
+def show(fig, dpi: int | None = None) -> None:
+    "Display `fig` as a PNG and close it: works under any matplotlib backend (under Agg, which `MPLBACKEND=Agg` papermill runs use, figures never show by themselves)."
+    import io
+    from IPython.display import Image, display
+    buf = io.BytesIO()
+    fig.savefig(buf, format='png', dpi=dpi or fig.dpi, bbox_inches='tight')
+    plt.close(fig)
+    display(Image(buf.getvalue()))
 
 # %% ../nbs/40_viz.ipynb #e02f1b68
 def read_table(path: str | Path) -> list[dict]:

@@ -28,6 +28,9 @@ def test_stage_3_from_the_command_line(tmp_path):
     records = [json.loads(l) for l in (tmp_path / 'runs' / 'pm3' / 'metrics.jsonl').read_text().splitlines()]
     assert any('train_hr_total' in rec for rec in records)  # stage 3 runs the high-resolution pass
     assert (tmp_path / 'runs' / 'pm3' / 'checkpoints' / 'epoch-17.pth').is_file()
+    # the training curves are drawn under MPLBACKEND=Agg too (as tools/demo.sh runs it)
+    last = [c for c in nb['cells'] if c['cell_type'] == 'code'][-1]
+    assert any('image/png' in o.get('data', {}) for o in last['outputs']), last['outputs']
 
 
 def test_unknown_stage_fails_clearly(tmp_path):
