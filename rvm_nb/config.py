@@ -174,6 +174,7 @@ class TrainConfig:
     checkpoint: str | None = None                # weights to start from (strict load)
     checkpoint_dir: str = 'checkpoint'           # where epoch-K.pth and resume.pth are written
     checkpoint_save_interval: int = 500          # steps between checkpoints
+    checkpoint_save_minutes: float = 10.         # also save when this many minutes passed since the last save (0: only by steps)
     log_dir: str = 'log'                         # TensorBoard events, metrics.jsonl, config.json
     log_train_loss_interval: int = 20            # steps between logged losses
     log_train_images_interval: int = 500         # steps between TensorBoard image grids
@@ -234,6 +235,7 @@ def config_problems(cfg: TrainConfig) -> list[str]:
     for name in ('learning_rate_backbone', 'learning_rate_aspp', 'learning_rate_decoder', 'learning_rate_refiner'):
         need(math.isfinite(getattr(cfg, name)) and getattr(cfg, name) >= 0, name, 'must be a finite number >= 0 (0 freezes the group)')
     need(0 < cfg.downsample_ratio <= 1, 'downsample_ratio', 'must be in (0, 1]')
+    need(math.isfinite(cfg.checkpoint_save_minutes) and cfg.checkpoint_save_minutes >= 0, 'checkpoint_save_minutes', 'must be a finite number >= 0 (0: save by steps only)')
     need(cfg.epoch_end > cfg.epoch_start, 'epoch_end', f'must be greater than --epoch-start ({cfg.epoch_start}): epochs [start, end) are trained')
     need(cfg.max_steps is None or cfg.max_steps >= 1, 'max_steps', 'must be at least 1')
     need(cfg.stage is None or cfg.stage in STAGES, 'stage', f'choose from {sorted(STAGES)}')

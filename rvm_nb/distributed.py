@@ -122,11 +122,14 @@ def launch(fn, args: tuple = (), world_size: int = 2, timeout_s: float | None = 
         raise ValueError(f'{getattr(fn, "__name__", fn)!r} is defined in __main__ (a notebook or script); spawned ranks '
                          'can only run functions importable from a module, such as rvm_nb.train.train_worker')
     ctx = mp.start_processes(fn, args=args, nprocs=world_size, join=False, start_method='spawn')
-    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    deadline, grace = None if timeout_s is None else time.monotonic() + timeout_s, 10
     try:
         while not ctx.join(timeout=poll_s):
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f'{world_size} ranks still running after {timeout_s:g} s; stopped them')
+    except KeyboardInterrupt:
+        grace = 60  # an interrupted kernel: SIGTERM lets the training ranks finish their step and save resume.pth
+        raise
     except (mp.ProcessRaisedException, mp.ProcessExitedException) as e:
         for p in ctx.processes: p.join(timeout=5)
         raise RankFailed(rank_failure_message(e, [p.exitcode for p in ctx.processes])) from None
@@ -134,7 +137,7 @@ def launch(fn, args: tuple = (), world_size: int = 2, timeout_s: float | None = 
         for p in ctx.processes:  # on a timeout, an interrupt or a failure: nothing outlives the call
             if p.is_alive(): p.terminate()
         for p in ctx.processes:
-            p.join(timeout=10)
+            p.join(timeout=grace)
             if p.is_alive(): p.kill()
 
 def torchrun_env(env: dict | None = None) -> dict | None:

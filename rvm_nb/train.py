@@ -20,8 +20,8 @@ from torch.utils.data import ConcatDataset, DataLoader, Sampler, Subset
 
 from .augment import (IMAGEMATTE, VIDEOMATTE_TRAIN, VIDEOMATTE_VALID, SegmentationImageAugmentation,
                             SegmentationVideoAugmentation)
-from .config import (TrainConfig, atomic_torch_save, environment_report, merge_config, parse_train_args, save_json, seed_everything,
-                           validate_train_config)
+from .config import (TrainConfig, atomic_torch_save, atomic_write, environment_report, merge_config, parse_train_args, save_json,
+                           seed_everything, validate_train_config)
 from .framecheck import check_datasets
 from .distributed import RankFailed, free_port, init_distributed, launch, sync_batchnorm, torchrun_env
 from .data import (CocoPanopticDataset, DataPaths, ImageMatteDataset, SuperviselyPersonDataset, TrainFrameSampler,
@@ -30,9 +30,10 @@ from .losses import matting_loss, segmentation_loss
 from .model import MattingNetwork, load_matting_checkpoint, resolve_checkpoint
 
 # %% auto #0
-__all__ = ['random_crop', 'EpochSampler', 'Stream', 'data_paths', 'matting_datasets', 'segmentation_datasets',
-           'segmentation_notice', 'build_model', 'start_notices', 'build_optimizer', 'train_dtype', 'Trainer',
-           'resolve_device', 'run_training', 'train_worker', 'last_train_record', 'train', 'main', 'overfit_one_clip']
+__all__ = ['random_crop', 'EpochSampler', 'ignore_sigint', 'Stream', 'data_paths', 'matting_datasets', 'segmentation_datasets',
+           'segmentation_notice', 'build_model', 'start_notices', 'build_optimizer', 'train_dtype',
+           'TrainingInterrupted', 'Trainer', 'resolve_device', 'run_training', 'train_worker', 'last_train_record',
+           'train', 'main', 'overfit_one_clip']
 
 # %% ../nbs/21_train.ipynb #755aebd4
 def random_crop(*clips: torch.Tensor, generator: torch.Generator) -> list:
@@ -58,6 +59,11 @@ class EpochSampler(Sampler):
     def __iter__(self): return iter(self.indices)
     def __len__(self): return len(self.indices)
 
+def ignore_sigint(worker_id: int = 0):
+    "DataLoader worker start-up: leave Ctrl-C to the main process, which finishes its step and saves (a worker killed by it would fail the step)."
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
 class Stream:
     "Batches of `dataset` epoch after epoch, with a resumable position (`state()`, `start_epoch()`)."
     def __init__(self, dataset, batch_size: int, seed: int, num_workers: int = 0, shuffle: bool = True, rank: int = 0,
@@ -75,7 +81,7 @@ class Stream:
         for d in getattr(self.dataset, 'datasets', []): d.set_epoch(self.epoch)
         sampler = EpochSampler(len(self.dataset), self.seed, self.epoch, self.position * self.batch_size, self.shuffle, self.rank, self.world_size)
         self._it = iter(DataLoader(self.dataset, self.batch_size, sampler=sampler, num_workers=self.num_workers,
-                                   drop_last=self.drop_last, pin_memory=self.pin_memory))
+                                   drop_last=self.drop_last, pin_memory=self.pin_memory, worker_init_fn=ignore_sigint if self.num_workers else None))
 
     def next(self, wrap: bool = True):
         "The next batch; at the end of an epoch either start the next one (`wrap`) or raise StopIteration."
@@ -185,6 +191,9 @@ def train_dtype(cfg: TrainConfig) -> torch.dtype:
     if cfg.dtype not in ('float32', 'float64'): raise ValueError(f"dtype must be float32 or float64, got {cfg.dtype!r}")
     return getattr(torch, cfg.dtype)
 
+class TrainingInterrupted(KeyboardInterrupt):
+    "Training stopped by SIGINT (Ctrl-C) or SIGTERM after saving `resume.pth`; the message says how to continue."
+
 class Trainer:
     "RVM's training loop (single process, or one rank of a DDP run)."
     def __init__(self, cfg: TrainConfig, model, optimizer, matting: dict, segmentation: dict | None, device: torch.device,
@@ -259,7 +268,8 @@ class Trainer:
         self.model.eval()
         total, n = 0., 0
         shard = Subset(self.valid, range(self.rank, len(self.valid), self.world))
-        for fgr, pha, bgr in DataLoader(shard, self.cfg.batch_size_per_gpu, num_workers=self.cfg.num_workers):
+        for fgr, pha, bgr in DataLoader(shard, self.cfg.batch_size_per_gpu, num_workers=self.cfg.num_workers,
+                                        worker_init_fn=ignore_sigint if self.cfg.num_workers else None):
             fgr, pha, bgr = (x.to(self.device, self.dtype) for x in (fgr, pha, bgr))
             with torch.autocast(self.device.type, enabled=self.amp):
                 pred_fgr, pred_pha = self.model(fgr * pha + bgr * (1 - pha))[:2]
@@ -330,8 +340,28 @@ class Trainer:
 
     def done(self) -> bool: return self.cfg.max_steps is not None and self.step >= self.cfg.max_steps
 
+    def _save_due(self) -> bool:
+        by_time = self.cfg.checkpoint_save_minutes > 0 and time.monotonic() - self._saved_at >= 60 * self.cfg.checkpoint_save_minutes
+        return self.step % self.cfg.checkpoint_save_interval == 0 or by_time or self.done()
+
+    def _stop_requested(self) -> str | None:
+        "The signal that asked the run to stop (agreed by all ranks, so they stop at the same step), or None."
+        sig = self._signal
+        if self.world > 1: sig = 'a signal' if self._sum_over_ranks([1. if sig else 0.])[0] > 0 else None
+        return sig
+
     def fit(self) -> dict:
-        "Train until `epoch_end` or `max_steps`; returns the last logged record."
+        "Train until `epoch_end` or `max_steps`; returns the last logged record. SIGINT / SIGTERM end the current step, save `resume.pth` and raise `TrainingInterrupted`."
+        import signal, threading
+        self._signal, self._saved_at, handlers = None, time.monotonic(), {}
+        if threading.current_thread() is threading.main_thread():
+            def stop(signum, frame): self._signal = signal.Signals(signum).name
+            handlers = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+        try: return self._fit()
+        finally:
+            for s, h in handlers.items(): signal.signal(s, h)
+
+    def _fit(self) -> dict:
         from tqdm.auto import tqdm
         self.log_dir.mkdir(parents=True, exist_ok=True); self.ckpt_dir.mkdir(parents=True, exist_ok=True)
         self.model.train()
@@ -348,7 +378,13 @@ class Trainer:
                 bar.update(1); bar.set_postfix(loss=f"{record['train_lr_total']:.4f}")
                 if (self.step - 1) % self.cfg.log_train_loss_interval == 0 or self.done(): self.log(record); last = record
                 if (self.step - 1) % self.cfg.log_train_images_interval == 0: self.log_images()
-                if self.step % self.cfg.checkpoint_save_interval == 0 or self.done(): self.save()
+                sig = self._stop_requested()
+                if sig or self._save_due(): self.save(); self._saved_at = time.monotonic()
+                if sig:
+                    bar.close()
+                    if self.writer: self.writer.flush()
+                    raise TrainingInterrupted(f'interrupted by {sig} after step {self.step - 1}: saved {self.ckpt_dir / "resume.pth"}; '
+                                              'continue with the same command and --resume')
             bar.close()
             if not self.done():  # the epoch ran to its end
                 self.save()
@@ -363,6 +399,10 @@ def resolve_device(name: str) -> torch.device:
     dev = torch.device(name)
     if dev.type == 'cuda' and not torch.cuda.is_available(): raise ValueError(f'device {name!r} requested but CUDA is not available')
     return dev
+
+def _step_of(line: str) -> int | None:
+    try: return json.loads(line).get('step')
+    except json.JSONDecodeError: return None  # a line torn by a kill
 
 def run_training(cfg: TrainConfig, rank: int = 0, local_rank: int = 0) -> dict:
     "Build datasets, model and optimiser for `cfg` and train in this process (alone, or as `rank` of the current process group)."
@@ -401,7 +441,12 @@ def run_training(cfg: TrainConfig, rank: int = 0, local_rank: int = 0) -> dict:
         save_json(dict(vars(cfg)), Path(cfg.log_dir) / 'config.json'); save_json(environment_report(), Path(cfg.log_dir) / 'environment.json')
     if resume:
         trainer.load(resume_path)
-        if rank == 0: print(f'resumed from step {trainer.step} (epoch {trainer.lr.epoch}) of {resume_path}', flush=True)
+        if rank == 0:
+            log = Path(cfg.log_dir) / 'metrics.jsonl'
+            if log.is_file():  # steps after the checkpoint are trained again: their old records go, so no step is logged twice
+                kept = [l for l in log.read_text().splitlines() if _step_of(l) is not None and _step_of(l) < trainer.step]
+                atomic_write(log, lambda f: f.write(''.join(l + '\n' for l in kept).encode()))
+            print(f'resumed from step {trainer.step} (epoch {trainer.lr.epoch}) of {resume_path}', flush=True)
     return trainer.fit()
 
 def train_worker(rank: int, cfg: TrainConfig, init_method: str):
@@ -443,6 +488,12 @@ def main(argv=None):
     "Command line: `python -m rvm_nb.train [--stage N] [seed flags ...]`; `--world-size N` or `torchrun` for several ranks."
     cfg = parse_train_args(argv)
     try: last = train(cfg)
+    except TrainingInterrupted as e:  # Ctrl-C or SIGTERM: saved; say how to go on, exit as an interrupted program does
+        import shlex, sys
+        args = list(sys.argv[1:] if argv is None else argv)
+        print(f'python -m rvm_nb.train: {e}:\n  python -m rvm_nb.train {" ".join(map(shlex.quote, args + ([] if "--resume" in args else ["--resume"])))}',
+              file=sys.stderr, flush=True)
+        raise SystemExit(130) from None
     except (ValueError, FileNotFoundError, KeyError, FloatingPointError, RankFailed) as e:  # bad data, paths or values, a dead rank: one clear line
         raise SystemExit(f'python -m rvm_nb.train: error: {e.args[0] if isinstance(e, KeyError) else e}') from None
     print(json.dumps(last, indent=1))

@@ -87,6 +87,7 @@ TRAIN_FLAG_CASES = [  # (argv, the line the user sees)
     (['--num-workers', '-1'], E + '--num-workers -1: must be at least 0'),
     (['--checkpoint-save-interval', '0'], E + '--checkpoint-save-interval 0: must be at least 1'),
     (['--log-train-loss-interval', '0'], E + '--log-train-loss-interval 0: must be at least 1'),
+    (['--checkpoint-save-minutes', '-1'], E + '--checkpoint-save-minutes -1.0: must be a finite number >= 0 (0: save by steps only)'),
     (['--max-steps', '-3'], E + '--max-steps -3: must be at least 1'),
     (['--world-size', '0'], E + '--world-size 0: must be at least 1'),
     (['--distributed-port', '99999'], E + '--distributed-port 99999: must be a TCP port 0-65535 (0: pick a free one)'),

@@ -165,6 +165,7 @@ def test_a_killed_rank_ends_the_run_quickly(tmp_path):
     assert elapsed < 30, elapsed
     assert proc.returncode != 0
     errors = [l for l in err.splitlines() if l.startswith('python -m rvm_nb.train: error: ')]
-    assert len(errors) == 1 and re.fullmatch(r'.*error: rank [01] killed by SIGKILL; rank [01] killed by SIGTERM', errors[0]), err[-3000:]
+    # the survivor is stopped with SIGTERM; it may still be leaving a collective with the dead rank when it exits
+    assert len(errors) == 1 and re.fullmatch(r'.*error: rank [01] killed by SIGKILL; rank [01] (killed by SIGTERM|exited with code 1)', errors[0]), err[-3000:]
     assert err.strip().splitlines()[-1] == errors[0], err[-3000:]  # no resource-tracker warning after it
     assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in ranks)  # no orphan rank

@@ -94,6 +94,13 @@ def test_evaluate_run_with_a_missing_set_fails_clearly(tmp_path):
     assert f'evaluation folder not found: {tmp_path / "nowhere"}' in r.stdout + r.stderr
 
 
+def test_evaluate_run_of_a_run_that_does_not_exist_fails(tmp_path):
+    r = _evaluate_run(tmp_path, '-p', 'run_name', 's3_typo')
+    assert r.returncode != 0
+    assert f"no run 's3_typo' under {tmp_path / 'runs'}; runs with checkpoints there: none" in r.stdout + r.stderr
+    assert not (tmp_path / 'runs' / 's3_typo').exists()
+
+
 def test_published_weights_on_the_human_set(tmp_path):
     r = _evaluate_run(tmp_path, '-p', 'run_name', 'published', '-p', 'checkpoint', 'rvm_mobilenetv3', '-p', 'eval_set', 'humans',
                       '-p', 'metrics', 'pha_mad pha_grad', '-p', 'downsample_ratio', '1')
