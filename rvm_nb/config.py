@@ -268,8 +268,8 @@ def field_docs(cls=None) -> dict:
     cls = cls or TrainConfig
     try: src = inspect.getsource(cls)
     except (OSError, TypeError):  # defined in a notebook cell: read the exported module's copy
-        import importlib
-        src = inspect.getsource(getattr(importlib.import_module(f'rvm_nb.{cls.__module__.split(".")[-1]}' if cls.__module__ != '__main__' else 'rvm_nb.config'), cls.__name__))
+        import rvm_nb.config
+        src = inspect.getsource(getattr(rvm_nb.config, cls.__name__))
     names, docs = {f.name for f in dataclasses.fields(cls)}, {}
     last = None
     for tok in tokenize.generate_tokens(_io.StringIO(src).readline):
