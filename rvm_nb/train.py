@@ -296,7 +296,7 @@ class Trainer:
         from torchvision.utils import make_grid
         for k, v in self._last_images.items():
             frames = v.detach().float().cpu().clamp(0, 1).flatten(0, 1)
-            self.writer.add_image(k, make_grid(frames, nrow=v.shape[1]), self.step)
+            self.writer.add_image(k, make_grid(frames, nrow=v.shape[1] if v.shape[1] > 1 else self.cfg.seq_length_lr), self.step)  # image batches: T a row, as RVM
 
     def state(self) -> dict:
         "Everything a resume needs."
