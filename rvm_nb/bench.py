@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
 import math
 import shutil
@@ -23,13 +24,14 @@ from .config import environment_report, runs_dir, save_json
 from .model import MattingNetwork, reparameterize_model
 
 # %% auto #0
-__all__ = ['TRAIN_COLUMNS', 'EVAL_COLUMNS', 'LEARN_METRICS', 'MODEL_COLUMNS', 'count_macs', 'n_params', 'Case',
-           'time_round_robin', 'model_cases', 'bench_model', 'latency_ratios', 'format_table', 'write_csv',
-           'data_settings', 'loader_rate', 'augmentation_ms', 'bench_data', 'reduced_stage', 'train_case',
-           'bench_train', 'synthetic_matte_clip', 'bench_metrics', 'bench_convert', 'profile_table', 'learning_curve',
-           'eval_subset', 'run_learn_benchmark', 'make_frame_tree', 'drop_page_cache', 'bench_framecheck',
-           'run_framecheck_benchmark', 'run_model_benchmark', 'run_data_benchmark', 'run_train_benchmark',
-           'run_eval_benchmark', 'main']
+__all__ = ['SETTINGS', 'TRAIN_COLUMNS', 'EVAL_COLUMNS', 'CONVERT_MODES', 'LEARN_METRICS', 'MODEL_COLUMNS', 'count_macs',
+           'n_params', 'Case', 'time_round_robin', 'model_cases', 'timed_peak', 'machine_peaks', 'add_peak_fractions',
+           'bench_model', 'latency_ratios', 'format_table', 'write_csv', 'data_settings', 'loader_rate',
+           'augmentation_ms', 'bench_data', 'reduced_stage', 'train_case', 'bench_train', 'synthetic_matte_clip',
+           'bench_metrics', 'network_only_fps', 'bench_convert', 'profile_table', 'learning_curve', 'eval_subset',
+           'run_learn_benchmark', 'dtype_accuracy', 'real_footage_clips', 'process_group_check', 'run_gpu_checks',
+           'make_frame_tree', 'drop_page_cache', 'bench_framecheck', 'run_framecheck_benchmark', 'benchmark_cases',
+           'run_model_benchmark', 'run_data_benchmark', 'run_train_benchmark', 'run_eval_benchmark', 'main']
 
 # %% ../nbs/95_bench.ipynb #b5441ad6
 def count_macs(model, *args, **kwargs) -> float:
@@ -55,11 +57,12 @@ class Case:
     device: str = 'cpu'
     dtype: str = 'float32'         # 'float16' / 'bfloat16' on CUDA
     compiled: bool = False         # torch.compile (Inductor) on top
+    backend: str = 'pytorch'       # or 'onnxruntime': the deploy form exported by rvm_nb.export (its graph always refines)
     extra: dict = field(default_factory=dict)
 
     def model(self):
-        "The network for this case, in eval mode, on its device, dtype and layout."
-        m = MattingNetwork(self.variant).eval()
+        "The network for this case, in eval mode, on its device, dtype and layout (for onnxruntime: the PyTorch twin of the graph)."
+        m = MattingNetwork(self.variant, always_refine=self.backend == 'onnxruntime').eval()
         if self.form == 'deploy': m = reparameterize_model(m, inplace=True)
         m = m.to(self.device, getattr(torch, self.dtype))
         return m.to(memory_format=torch.channels_last) if self.layout == 'channels_last' else m
@@ -73,6 +76,12 @@ class Case:
         "(model, frame, step): `step()` runs one frame with the recurrent state carried."
         model, src, state = self.model(), self.source(), [None] * 4
         fn = torch.compile(model, dynamic=False) if self.compiled else model
+        if self.backend == 'onnxruntime':
+            from rvm_nb.export import export_onnx
+            from rvm_nb.published import GraphMatting
+            with tempfile.TemporaryDirectory() as d:  # the session holds the graph in memory
+                fn = GraphMatting(export_onnx(model, Path(d) / 'net.onnx'), threads=torch.get_num_threads())
+            src = src.contiguous()
         def step():
             nonlocal state
             with torch.inference_mode():
@@ -92,11 +101,46 @@ def time_round_robin(steps: dict, iters: int = 20, warmup: int = 3, progress: bo
     return times
 
 # %% ../nbs/95_bench.ipynb #0af29ce4
+SETTINGS = ((288, 512, 1.0), (1080, 1920, 0.25), (2160, 3840, 0.125))  # (H, W, downsample_ratio): the network sees <= 512 px
+
 def model_cases(variants=('unireplknet', 'mobilenetv3', 'resnet50'), forms=('train', 'deploy'), layouts=('nchw', 'channels_last'),
-                settings=((288, 512, 1.0), (1080, 1920, 0.25)), device: str = 'cpu', dtypes=('float32',), compiled=False) -> list:
+                settings=SETTINGS[:2], device: str = 'cpu', dtypes=('float32',), compiled=False, backend: str = 'pytorch') -> list:
     "Every combination, one `Case` each (RVM's variants have no re-parameterisable parts: their deploy form is the train form)."
-    return [Case(v, f, l, h, w, r, device, dt, compiled) for (h, w, r) in settings for dt in dtypes
+    return [Case(v, f, l, h, w, r, device, dt, compiled, backend) for (h, w, r) in settings for dt in dtypes
             for v in variants for f in forms for l in layouts]
+
+def timed_peak(fn, macs: float, iters: int = 5) -> float:
+    "GMAC/s of `fn` (best of `iters` calls after one warm-up)."
+    with torch.inference_mode():
+        fn(); best = math.inf
+        for _ in range(iters):
+            t0 = time.perf_counter(); fn(); best = min(best, time.perf_counter() - t0)
+    return macs / best / 1e9
+
+def machine_peaks(dtypes=('float32', 'bfloat16'), device: str = 'cpu') -> list:
+    """This machine's reference rates, measured now: a dense 9x9 convolution (83 -> 32 channels at 144x256, channels-last:
+    the seed decoder's largest layer at 512x288) and a 2048^3 matrix product, per dtype; rows with `GMAC_per_s`."""
+    import torch.nn.functional as F
+    rows = []
+    for dt in dtypes:
+        t = getattr(torch, dt)
+        x = torch.randn(1, 83, 144, 256, device=device).to(t).contiguous(memory_format=torch.channels_last)
+        w = torch.randn(32, 83, 9, 9, device=device).to(t).contiguous(memory_format=torch.channels_last)
+        a, b = torch.randn(2048, 2048, device=device).to(t), torch.randn(2048, 2048, device=device).to(t)
+        sync = torch.cuda.synchronize if device.startswith('cuda') else (lambda: None)
+        conv = timed_peak(lambda: (F.conv2d(x, w, padding=4), sync()), 32 * 83 * 81 * 144 * 256, iters=3 if dt != 'float32' else 5)
+        gemm = timed_peak(lambda: (a @ b, sync()), 2048 ** 3, iters=3)
+        rows += [{'device': device, 'dtype': dt, 'kernel': 'dense conv 9x9 83->32 @144x256', 'GMAC_per_s': round(conv, 1)},
+                 {'device': device, 'dtype': dt, 'kernel': 'matmul 2048^3', 'GMAC_per_s': round(gemm, 1)}]
+    return rows
+
+def add_peak_fractions(rows: list, peaks: list) -> list:
+    "Each network row gets `conv_peak_frac`: its GMAC/s over the dense-conv rate of its device and dtype."
+    conv = {(p['device'], p['dtype']): p['GMAC_per_s'] for p in peaks if p['kernel'].startswith('dense conv')}
+    for r in rows:
+        ref = conv.get((r['device'], r['dtype']))
+        r['conv_peak_frac'] = round(r['GMAC_per_s'] / ref, 3) if ref else ''
+    return rows
 
 def bench_model(cases: list, iters: int = 20, warmup: int = 3, progress: bool = True) -> list:
     "Measure `cases`, grouped by resolution so each group is timed round-robin; returns one row dict per case."
@@ -118,10 +162,10 @@ def bench_model(cases: list, iters: int = 20, warmup: int = 3, progress: bool = 
 
 def latency_ratios(rows: list, num: str = 'unireplknet', den: str = 'mobilenetv3') -> list:
     "Latency of `num` over `den` for every (form, layout, resolution, dtype) measured for both."
-    key = lambda r: (r['form'], r['layout'], r['height'], r['width'], r['ratio'], r['device'], r['dtype'], r['compiled'])
+    key = lambda r: (r['form'], r['layout'], r['height'], r['width'], r['ratio'], r['device'], r['dtype'], r['compiled'], r.get('backend', 'pytorch'))
     dens = {key(r): r for r in rows if r['variant'] == den}
     return [{'ratio_of': f'{num}/{den}', 'form': r['form'], 'layout': r['layout'], 'resolution': f"{r['width']}x{r['height']}",
-             'downsample_ratio': r['ratio'], 'device': r['device'], 'dtype': r['dtype'], 'compiled': r['compiled'],
+             'downsample_ratio': r['ratio'], 'device': r['device'], 'dtype': r['dtype'], 'compiled': r['compiled'], 'backend': r.get('backend', 'pytorch'),
              'latency_ratio': round(r['latency_ms'] / dens[key(r)]['latency_ms'], 2)}
             for r in rows if r['variant'] == num and key(r) in dens]
 
@@ -241,7 +285,8 @@ def bench_train(variants=('unireplknet', 'mobilenetv3'), stages=(1, 2, 3, 4), de
     return rows
 
 # %% ../nbs/95_bench.ipynb #30a61981
-EVAL_COLUMNS = ['kind', 'device', 'variant', 'width', 'height', 'frames', 'metric', 'downsample_ratio', 'seconds', 'per_100_frames_s', 'fps']
+EVAL_COLUMNS = ['kind', 'device', 'variant', 'width', 'height', 'frames', 'metric', 'backend', 'pipeline', 'output', 'downsample_ratio', 'seconds',
+                'per_100_frames_s', 'fps', 'network_fps', 'vs_network']
 
 def synthetic_matte_clip(frames: int, height: int, width: int, seed: int = 0) -> tuple:
     "(pred_pha, true_pha, pred_fgr, true_fgr) uint8 stacks: a soft-edged blob drifting over the frames, and a noisy prediction of it."
@@ -274,11 +319,27 @@ def bench_metrics(sizes=((512, 288), (1920, 1080)), frames: int = 100, metrics=N
                          'downsample_ratio': '', 'seconds': round(dt, 3), 'per_100_frames_s': round(dt * 100 / frames, 3), 'fps': round(frames / dt, 1)})
     return rows
 
+CONVERT_MODES = (('pytorch', False, 'video'), ('pytorch', True, 'video'), ('pytorch', True, 'png_sequence'), ('onnxruntime', True, 'video'))
+
+def network_only_fps(model, frames: list, ratio: float, backend: str = 'pytorch') -> float:
+    "Frames per second of the network alone over decoded `frames` (uint8 (H,W,3)), as convert_video runs it, state carried."
+    from rvm_nb.inference import matting_runner
+    net, device, dtype = matting_runner(model, backend, None, None)
+    rec = [None] * 4
+    with torch.inference_mode():
+        _, _, *rec = net(torch.from_numpy(frames[0]).permute(2, 0, 1)[None, None].float().div(255), *rec, downsample_ratio=ratio)
+        t0 = time.perf_counter()
+        for f in frames:
+            _, _, *rec = net(torch.from_numpy(f).permute(2, 0, 1)[None, None].to(device, dtype).div(255), *rec, downsample_ratio=ratio)
+    return len(frames) / (time.perf_counter() - t0)
+
 def bench_convert(variants=('unireplknet', 'mobilenetv3'), sizes=((512, 288), (1920, 1080)), frames: int = 30, device: str = 'cpu',
-                  progress: bool = True) -> list:
-    "convert_video frames per second (alpha and foreground videos written, auto ratio) for each variant and size."
+                  modes=CONVERT_MODES, progress: bool = True) -> list:
+    """convert_video frames per second (alpha and foreground written, auto ratio) for each variant, size and
+    (backend, pipelined, output type) in `modes`, next to the network-only rate of the same backend on the same frames
+    (`vs_network`: convert fps / network fps)."""
     from tqdm.auto import tqdm
-    from rvm_nb.io import VideoWriter
+    from rvm_nb.io import VideoWriter, read_video_frames
     from rvm_nb.inference import auto_downsample_ratio, convert_video
     tmp = Path(tempfile.mkdtemp(prefix='rvm_nb_bench_'))
     rows = []
@@ -288,12 +349,19 @@ def bench_convert(variants=('unireplknet', 'mobilenetv3'), sizes=((512, 288), (1
             _, _, _, fg = synthetic_matte_clip(frames, h, w)
             with VideoWriter(src, fps=25) as vw:
                 for f in fg: vw.write(f)
+            decoded, ratio = list(read_video_frames(src)), auto_downsample_ratio(h, w)
             for v in tqdm(variants, desc=f'convert {w}x{h}', disable=not progress):
                 model = MattingNetwork(v).eval()
-                r = convert_video(model, src, output_alpha=tmp / 'pha.mp4', output_foreground=tmp / 'fgr.mp4', device=device, progress=False)
-                rows.append({'kind': 'convert_video', 'device': device, 'variant': v, 'width': w, 'height': h, 'frames': r['frames'], 'metric': '',
-                             'downsample_ratio': round(auto_downsample_ratio(h, w), 4), 'seconds': round(r['seconds'], 2),
-                             'per_100_frames_s': round(r['seconds'] * 100 / r['frames'], 2), 'fps': round(r['fps'], 2)})
+                net_fps = {b: network_only_fps(model, decoded, ratio, b) for b in dict.fromkeys(m[0] for m in modes) if device == 'cpu' or b == 'pytorch'}
+                for backend, pipelined, kind in modes:
+                    if backend not in net_fps: continue
+                    out = {'output_alpha': tmp / ('pha.mp4' if kind == 'video' else 'pha'), 'output_foreground': tmp / ('fgr.mp4' if kind == 'video' else 'fgr')}
+                    r = convert_video(model, src, output_type=kind, device=device, progress=False, backend=backend, pipeline=pipelined, **out)
+                    rows.append({'kind': 'convert_video', 'device': device, 'variant': v, 'width': w, 'height': h, 'frames': r['frames'], 'metric': '',
+                                 'backend': backend, 'pipeline': pipelined, 'output': kind,
+                                 'downsample_ratio': round(ratio, 4), 'seconds': round(r['seconds'], 2),
+                                 'per_100_frames_s': round(r['seconds'] * 100 / r['frames'], 2), 'fps': round(r['fps'], 2),
+                                 'network_fps': round(net_fps[backend], 2), 'vs_network': round(r['fps'] / net_fps[backend], 3)})
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return rows
 
@@ -379,6 +447,78 @@ def run_learn_benchmark(out_dir: str | Path | None = None, steps: int = 300, eve
     print(f'\nwrote {out}/learn.csv and learn.png')
     return rows
 
+# %% ../nbs/95_bench.ipynb #96a58e19
+@torch.no_grad()
+def dtype_accuracy(model, clips: dict, dtypes=('bfloat16',), device: str = 'cpu') -> list:
+    "Rows (clip, dtype, pha MAD x1e3, pha max |Δ|) of `model`'s deploy form in each of `dtypes` against float32 on `device`; `clips` = {name: (frames (T,3,H,W), ratio)}."
+    base = reparameterize_model(model).to(device).eval()
+    rows = []
+    for name, (frames, ratio) in clips.items():
+        ref, rec = [], [None] * 4
+        for f in frames:
+            _, pha, *rec = base(f[None].to(device), *rec, downsample_ratio=ratio); ref.append(pha.float())
+        for dt in dtypes:
+            net, rec, mad, worst = copy.deepcopy(base).to(getattr(torch, dt)), [None] * 4, 0., 0.
+            for f, r in zip(frames, ref):
+                _, pha, *rec = net(f[None].to(device, getattr(torch, dt)), *rec, downsample_ratio=ratio)
+                d = (pha.float() - r).abs()
+                mad += d.mean().item() / len(frames); worst = max(worst, d.max().item())
+            rows.append({'clip': name, 'device': device, 'dtype': dt, 'frames': len(frames), 'ratio': ratio,
+                         'pha_mad_x1e3': round(mad * 1e3, 3), 'pha_max_abs': round(worst, 4)})
+    return rows
+
+def real_footage_clips(frames: int = 30) -> dict:
+    "{name: (frames (T,3,H,W) float in 0..1, ratio)}: carphone (176x144, ratio 1) and vtest (768x576, ratio 0.5) from the sample set."
+    from rvm_nb.io import read_video_frames
+    from rvm_nb.samples import ensure_sample_set
+    videos = ensure_sample_set() / 'videos'
+    clip = lambda n: torch.from_numpy(np.stack(list(read_video_frames(videos / n, 0, frames)))).permute(0, 3, 1, 2).float().div(255)
+    return {'carphone': (clip('carphone_pristine.mp4'), 1.0), 'vtest': (clip('vtest.avi'), 0.5)}
+
+# %% ../nbs/95_bench.ipynb #d44e4ad2
+def process_group_check(device: str = 'cuda') -> dict:
+    "Seconds to initialise a one-process group (nccl on CUDA, gloo on CPU) and all-reduce a tensor; `ok` when the sum is right."
+    import socket
+    import torch.distributed as dist
+    backend = 'nccl' if device.startswith('cuda') else 'gloo'
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
+    t0 = time.perf_counter()
+    dist.init_process_group(backend, init_method=f'tcp://127.0.0.1:{port}', rank=0, world_size=1)
+    try:
+        x = torch.arange(4., device=device); dist.all_reduce(x)
+        ok = x.tolist() == [0., 1., 2., 3.]
+    finally: dist.destroy_process_group()
+    return {'check': 'process group', 'name': f'{backend} init + all_reduce', 'dtype': 'float32', 'value': round(time.perf_counter() - t0, 3),
+            'unit': 's', 'ok': ok}
+
+def run_gpu_checks(out_dir: str | Path | None = None, device: str = 'cuda', quick: bool = False) -> list:
+    "The prepared GPU check (see above); rows written to `<out_dir>/gpu.csv` (default runs/bench); `quick` for toy sizes."
+    from rvm_nb.model import load_matting_network
+    if device.startswith('cuda') and not torch.cuda.is_available():
+        raise RuntimeError('no CUDA device here: the GPU check needs one (quick=True, device="cpu" runs its machinery on the CPU)')
+    t0, rows = time.perf_counter(), [process_group_check(device)]
+    cuda = device.startswith('cuda')
+    dtypes = ('float16', 'bfloat16') if cuda else ('float32',)
+    settings = SETTINGS[1:] if not quick else ((72, 128, 0.5),)
+    lat = bench_model(model_cases(forms=('deploy',), layouts=('channels_last',), settings=settings, device=device, dtypes=dtypes),
+                      iters=1 if quick else 10, warmup=0 if quick else 3, progress=False)
+    rows += [{'check': 'deploy latency', 'name': f"{r['variant']} {r['width']}x{r['height']}@{r['ratio']}", 'dtype': r['dtype'],
+              'value': r['latency_ms'], 'unit': 'ms', 'ok': True} for r in lat]
+    for stage in (1, 2, 3, 4):
+        cfg = reduced_stage(stage, 'mobilenetv3' if quick else 'unireplknet', device, scale=4 if quick else 2)
+        r = train_case(cfg, iters=1, warmup=0 if quick else 1)
+        rows.append({'check': 'train step (AMP)' if cuda else 'train step', 'name': f"stage {stage} {r['variant']} lr {r['size_lr']}x{r['T_lr']}",
+                     'dtype': 'float16 autocast' if cuda else 'float32', 'value': r['s_per_iter'], 'unit': 's', 'ok': True})
+    clips = real_footage_clips(2 if quick else 30)
+    if quick: clips = {k: (f[:, :, :96, :128], r) for k, (f, r) in clips.items()}
+    for r in dtype_accuracy(load_matting_network('rvm_mobilenetv3'), clips, ('float16', 'bfloat16') if cuda else ('bfloat16',), device):
+        rows += [{'check': 'accuracy vs float32', 'name': f"rvm_mobilenetv3 {r['clip']} pha {m}", 'dtype': r['dtype'], 'value': r[k], 'unit': u,
+                  'ok': r['pha_mad_x1e3'] <= 1.0 and r['pha_max_abs'] <= 0.1} for m, k, u in (('MAD', 'pha_mad_x1e3', 'x1e3'), ('max', 'pha_max_abs', ''))]
+    rows.append({'check': 'total', 'name': 'wall time', 'dtype': '', 'value': round(time.perf_counter() - t0, 1), 'unit': 's', 'ok': True})
+    out = Path(out_dir or runs_dir() / 'bench')
+    print(format_table(rows)); write_csv(rows, out / 'gpu.csv'); print(f'\nwrote {out}/gpu.csv')
+    return rows
+
 # %% ../nbs/95_bench.ipynb #6a292dae
 def make_frame_tree(root: str | Path, pairs: int = 10000, clip_frames: int = 100, size: tuple = (512, 288), seed: int = 0) -> Path:
     "A VideoMatte240K-layout `train/` tree of `pairs` fgr/pha JPEG pairs (2·`pairs` frames) and one background, under `root`."
@@ -443,28 +583,41 @@ def run_framecheck_benchmark(out_dir: str | Path | None = None, pairs: int = 100
     return rows
 
 # %% ../nbs/95_bench.ipynb #4e928596
-MODEL_COLUMNS = ['device', 'dtype', 'variant', 'form', 'layout', 'width', 'height', 'ratio', 'compiled', 'params_M', 'GMACs',
-                 'latency_ms', 'fps', 'GMAC_per_s']
+MODEL_COLUMNS = ['device', 'dtype', 'variant', 'form', 'layout', 'backend', 'width', 'height', 'ratio', 'compiled', 'params_M', 'GMACs',
+                 'latency_ms', 'fps', 'GMAC_per_s', 'conv_peak_frac']
+
+def benchmark_cases(compiled: bool = False) -> tuple[list, list]:
+    """`(cases, notes)` of the model benchmark on this machine: every variant train/deploy x NCHW/channels-last at 512x288
+    and 1080p@0.25; the deploy form at 4K@0.125; onnxruntime at all three; bfloat16 where the CPU has native kernels
+    (else a note why not); torch.compile with `compiled`; CUDA float32/float16/bfloat16 when a GPU is present."""
+    from rvm_nb.inference import cpu_bfloat16_problem
+    deploy = dict(forms=('deploy',), layouts=('channels_last',))
+    cases = model_cases() + model_cases(settings=SETTINGS[2:], **deploy) + model_cases(settings=SETTINGS, backend='onnxruntime', **deploy)
+    notes = []
+    if cpu_bfloat16_problem(): notes.append(f'no CPU bfloat16 rows: {cpu_bfloat16_problem()}')
+    else: cases += model_cases(dtypes=('bfloat16',), **deploy)
+    if compiled: cases += model_cases(variants=('unireplknet', 'mobilenetv3'), compiled=True, **deploy)
+    if torch.cuda.is_available(): cases += model_cases(device='cuda', dtypes=('float32', 'float16', 'bfloat16'), settings=SETTINGS, **deploy)
+    return cases, notes
 
 def run_model_benchmark(out_dir: str | Path | None = None, iters: int = 20, warmup: int = 3, compiled: bool = False,
                         profile: bool = True, threads: int | None = None) -> list:
     "The full model benchmark on this machine (CPU fp32; CUDA fp16/bf16 too when available); writes CSVs and prints tables."
     if threads: torch.set_num_threads(threads)
     out = Path(out_dir or runs_dir() / 'bench')
-    cases = model_cases()
-    if compiled: cases += model_cases(variants=('unireplknet', 'mobilenetv3'), forms=('deploy',), layouts=('channels_last',), compiled=True)
-    if torch.cuda.is_available():
-        cases += model_cases(device='cuda', dtypes=('float32', 'float16', 'bfloat16'))
-    rows = bench_model(cases, iters, warmup)
+    cases, notes = benchmark_cases(compiled)
+    peaks = machine_peaks() + (machine_peaks(('float32', 'float16', 'bfloat16'), 'cuda') if torch.cuda.is_available() else [])
+    print('this machine, measured now:'); print(format_table(peaks)); print(*notes, sep='\n'); print()
+    rows = add_peak_fractions(bench_model(cases, iters, warmup), peaks)
     ratios = latency_ratios(rows)
     print(format_table(rows, MODEL_COLUMNS)); print(); print(format_table(ratios))
-    write_csv(rows, out / 'model.csv'); write_csv(ratios, out / 'model_ratios.csv')
+    write_csv(rows, out / 'model.csv'); write_csv(ratios, out / 'model_ratios.csv'); write_csv(peaks, out / 'model_peaks.csv')
     save_json({'environment': environment_report(), 'threads': torch.get_num_threads(), 'iters': iters}, out / 'model_env.json')
     if profile:
         text = profile_table(Case('unireplknet', 'deploy', 'channels_last'))
         (out / 'model_profile_unireplknet_deploy.txt').write_text(text)
         print('\nunireplknet deploy, channels_last, 512x288 -- top operators:\n' + text)
-    print(f'\nwrote {out}/model.csv, model_ratios.csv, model_env.json')
+    print(f'\nwrote {out}/model.csv, model_ratios.csv, model_peaks.csv, model_env.json')
     return rows
 
 def run_data_benchmark(out_dir: str | Path | None = None, batches: int = 8, data_config=None) -> list:
@@ -503,9 +656,11 @@ def run_eval_benchmark(out_dir: str | Path | None = None, frames: int = 100, con
     return rows
 
 def main(argv=None):
-    "Command line: `python -m rvm_nb.bench {model,data,train,eval,learn,framecheck} [--iters N] [--steps N --every K] [--compiled] [--out DIR]`."
+    "Command line: `python -m rvm_nb.bench {model,data,train,eval,learn,framecheck,gpu} [--iters N] [--steps N --every K] [--compiled] [--quick --device D] [--out DIR]`."
     ap = argparse.ArgumentParser(prog='python -m rvm_nb.bench', description='Benchmarks; tables printed, CSVs under runs/bench/.')
-    ap.add_argument('which', choices=['model', 'data', 'train', 'eval', 'learn', 'framecheck'], help='which benchmark to run')
+    ap.add_argument('which', choices=['model', 'data', 'train', 'eval', 'learn', 'framecheck', 'gpu'], help='which benchmark to run')
+    ap.add_argument('--quick', action='store_true', help='gpu: toy sizes (with --device cpu: the machinery on the CPU)')
+    ap.add_argument('--device', default='cuda', help='gpu: the device to check (default cuda)')
     ap.add_argument('--pairs', type=int, default=10000, help='framecheck: fgr/pha pairs in the generated tree (default 10000 = 20000 frames)')
     ap.add_argument('--data-config', default=None, help='data: JSON of dataset roots (default: the built-in sample set)')
     ap.add_argument('--iters', type=int, default=None, help='timed rounds (default 20; train: 3 iterations)')
@@ -529,6 +684,9 @@ def main(argv=None):
     elif a.which == 'eval': run_eval_benchmark(a.out)
     elif a.which == 'learn': run_learn_benchmark(a.out, a.steps, a.every, eval_clips=a.eval_clips)
     elif a.which == 'framecheck': run_framecheck_benchmark(a.out, a.pairs)
+    elif a.which == 'gpu':
+        try: run_gpu_checks(a.out, a.device, a.quick)
+        except RuntimeError as e: raise SystemExit(f'python -m rvm_nb.bench gpu: error: {e}') from None
     else: run_model_benchmark(a.out, iters, warmup, a.compiled, not a.no_profile, a.threads)
 
 # notebook shells run this cell as __main__ too, but have no __file__

@@ -17,8 +17,9 @@ from .io import VideoWriter, list_images, read_image, read_video_frames, video_i
 from .model import MattingNetwork, load_matting_network, reparameterize_model
 
 # %% auto #0
-__all__ = ['GREEN', 'VIDEO_SUFFIXES', 'auto_downsample_ratio', 'source_info', 'read_frames', 'check_output_path', 'OutputWriter',
-           'to_uint8', 'convert_video', 'inference_arg_parser', 'main']
+__all__ = ['GREEN', 'VIDEO_SUFFIXES', 'BACKENDS', 'auto_downsample_ratio', 'source_info', 'read_frames', 'check_output_path',
+           'OutputWriter', 'to_uint8', 'Prefetch', 'BackgroundSink', 'frame_chunks', 'cpu_bfloat16_problem',
+           'matting_runner', 'convert_video', 'inference_arg_parser', 'main']
 
 # %% ../nbs/32_inference.ipynb #618e32d4
 GREEN = (120, 255, 155)  # RVM's composition background
@@ -117,12 +118,116 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
     a = (x.float().clamp(0, 1) * 255).byte().permute(1, 2, 0).cpu().numpy()
     return a[..., 0] if a.shape[2] == 1 else a
 
-# %% ../nbs/32_inference.ipynb #b6241dbd
+# %% ../nbs/32_inference.ipynb #8a64d920
+class Prefetch:
+    "Iterate `items` in a background thread, up to `depth` items ahead; its exception is raised in the caller, at its place in the stream."
+    _END = object()
+
+    def __init__(self, items, depth: int = 4):
+        import queue, threading
+        self.queue, self.stop = queue.Queue(depth), threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(iter(items),), daemon=True, name='rvm_nb-prefetch')
+        self.thread.start()
+
+    def _put(self, item):
+        import queue
+        while not self.stop.is_set():
+            try: return self.queue.put(item, timeout=0.1)
+            except queue.Full: pass
+
+    def _run(self, items):
+        try:
+            for item in items:
+                if self.stop.is_set(): return
+                self._put((item, None))
+        except BaseException as e: self._put((None, e))
+        self._put((self._END, None))
+
+    def __iter__(self):
+        while True:
+            item, error = self.queue.get()
+            if error is not None: raise error
+            if item is self._END: return
+            yield item
+
+    def close(self):
+        "Stop the thread (it finishes the item in hand) and wait for it."
+        self.stop.set()
+        self.thread.join()
+
+class BackgroundSink:
+    "Call `fn(*args)` for every `put(*args)` in one background thread, in order; its first exception is raised by the next `put` or by `close`."
+    def __init__(self, fn, depth: int = 4):
+        import queue, threading
+        self.fn, self.queue, self.error = fn, queue.Queue(depth), None
+        self.thread = threading.Thread(target=self._run, daemon=True, name='rvm_nb-writer')
+        self.thread.start()
+
+    def _run(self):
+        while True:
+            args = self.queue.get()
+            if args is None: return
+            if self.error is None:
+                try: self.fn(*args)
+                except BaseException as e: self.error = e
+
+    def put(self, *args):
+        if self.error is not None: raise self.error
+        self.queue.put(args)
+
+    def close(self):
+        "Wait until everything put has been written; raise the writer's exception, if any."
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None: raise self.error
+
+def frame_chunks(input_source: str | Path, input_resize: tuple | None, seq_chunk: int):
+    "Lists of at most `seq_chunk` RGB uint8 frames of the input (the last one may be shorter)."
+    chunk = []
+    for f in read_frames(input_source, input_resize):
+        chunk.append(f)
+        if len(chunk) == seq_chunk: yield chunk; chunk = []
+    if chunk: yield chunk
+
+# %% ../nbs/32_inference.ipynb #a0ad88dc
+def cpu_bfloat16_problem() -> str | None:
+    "Why bfloat16 inference should not run on this CPU (None when it has native bf16 kernels: AVX-512 BF16 or AMX)."
+    if torch.ops.mkldnn._is_mkldnn_bf16_supported(): return None
+    return ('this CPU has no native bfloat16 (AVX-512 BF16 / AMX), so PyTorch emulates it, many times slower than float32 '
+            '(the model benchmark measures it): use --dtype float32')
+
+BACKENDS = ('pytorch', 'onnxruntime')
+
+def matting_runner(model, backend: str, device, dtype, work_dir: str | Path | None = None):
+    """`(runner, device, dtype)`: a callable like `MattingNetwork` for `backend`. PyTorch: a deploy copy of `model` in
+    channels-last on `device`/`dtype`. onnxruntime: `model` exported by `rvm_nb.export` to `work_dir` (or an .onnx path,
+    or a `GraphMatting`), which runs the refiner at every ratio, as RVM's published graphs do."""
+    from rvm_nb.published import GraphMatting
+    if backend not in BACKENDS: raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if backend == 'onnxruntime':
+        if device is not None and torch.device(device).type != 'cpu': raise ValueError('the onnxruntime backend runs on the CPU: pass device cpu')
+        if dtype not in (None, torch.float32): raise ValueError(f'the onnxruntime backend runs float32 here, got {dtype}')
+        if isinstance(model, GraphMatting): return model, torch.device('cpu'), torch.float32
+        if isinstance(model, (str, Path)): return GraphMatting(model), torch.device('cpu'), torch.float32
+        from rvm_nb.export import export_onnx
+        import tempfile
+        path = Path(work_dir or tempfile.mkdtemp(prefix='rvm_nb_onnx_')) / f'{model.variant}.onnx'
+        return GraphMatting(export_onnx(model, path)), torch.device('cpu'), torch.float32
+    first = next(model.parameters())
+    device, dtype = torch.device(device or first.device), dtype or first.dtype
+    if device.type == 'cpu' and dtype == torch.bfloat16 and cpu_bfloat16_problem(): raise ValueError(f'bfloat16 on CPU: {cpu_bfloat16_problem()}')
+    net = reparameterize_model(model).to(device, dtype)  # a deploy copy: the caller's model is untouched
+    return net.to(memory_format=torch.channels_last), device, dtype
+
+# %% ../nbs/32_inference.ipynb #4d5ca3c1
 def convert_video(model: MattingNetwork, input_source: str | Path, input_resize: tuple | None = None, downsample_ratio: float | None = None,
                   output_type: str = 'video', output_composition: str | Path | None = None, output_alpha: str | Path | None = None,
                   output_foreground: str | Path | None = None, output_video_mbps: float | None = None, seq_chunk: int = 1,
-                  device: str | torch.device | None = None, dtype: torch.dtype | None = None, progress: bool = True) -> dict:
-    "Matte every frame of `input_source` (video file or image folder) with `model`; returns what was written and how fast. At ratio 1 the refiner runs only if `model.always_refine`."
+                  device: str | torch.device | None = None, dtype: torch.dtype | None = None, progress: bool = True,
+                  backend: str = 'pytorch', pipeline: bool = True) -> dict:
+    """Matte every frame of `input_source` (video file or image folder) with `model`; returns what was written and how fast.
+    At ratio 1 the PyTorch backend runs the refiner only if `model.always_refine`. With `pipeline`, decoding runs one
+    frame chunk ahead and encoding one behind the network, each in a thread of its own."""
     from tqdm.auto import tqdm
     if downsample_ratio is not None and not 0 < downsample_ratio <= 1: raise ValueError(f'downsample_ratio must be in (0, 1], got {downsample_ratio}')
     if not any([output_composition, output_alpha, output_foreground]): raise ValueError('give at least one of output_composition, output_alpha, output_foreground')
@@ -133,40 +238,47 @@ def convert_video(model: MattingNetwork, input_source: str | Path, input_resize:
     if output_type == 'video' and (w % 2 or h % 2):
         raise ValueError(f'{input_source}: {w}x{h} has an odd side, which H.264 (yuv420p) cannot encode; pass input_resize or use png_sequence')
     ratio = downsample_ratio or auto_downsample_ratio(h, w)
-    first = next(model.parameters())
-    device, dtype = torch.device(device or first.device), dtype or first.dtype
-    net = reparameterize_model(model).to(device, dtype)  # a deploy copy: the caller's model is untouched
     wanted = {k: check_output_path(p, output_type)
               for k, p in (('composition', output_composition), ('alpha', output_alpha), ('foreground', output_foreground)) if p}
+    net, device, dtype = matting_runner(model, backend, device, dtype)
     green = torch.tensor(GREEN, device=device, dtype=dtype).div(255).view(3, 1, 1)
-    t0, n, outputs = time.perf_counter(), 0, {}
+    t0, n, outputs, chunks, sink = time.perf_counter(), 0, {}, None, None
+    def write(frames: dict):
+        for k, fs in frames.items():
+            for f in fs: outputs[k].write(f)
     try:
         for k, p in wanted.items(): outputs[k] = OutputWriter(p, output_type, info['fps'], output_video_mbps)
+        chunks = Prefetch(frame_chunks(input_source, input_resize, seq_chunk)) if pipeline else frame_chunks(input_source, input_resize, seq_chunk)
+        if pipeline: sink = BackgroundSink(write)
         with torch.inference_mode(), tqdm(total=info['frames'], unit='frame', disable=not progress, desc=Path(input_source).name) as bar:
-            rec, chunk = [None] * 4, []
-            frames = read_frames(input_source, input_resize)
-            while True:
-                f = next(frames, None)
-                if f is not None: chunk.append(f)
-                if chunk and (len(chunk) == seq_chunk or f is None):
-                    src = torch.from_numpy(np.stack(chunk)).to(device).permute(0, 3, 1, 2).to(dtype).div(255).unsqueeze(0)
-                    fgr, pha, *rec = net(src, *rec, downsample_ratio=ratio)
-                    for t in range(src.shape[1]):
-                        if 'composition' in outputs:
-                            com = (torch.cat([fgr[0, t] * (pha[0, t] > 0), pha[0, t]]) if output_type == 'png_sequence'
-                                   else fgr[0, t] * pha[0, t] + green * (1 - pha[0, t]))
-                            outputs['composition'].write(to_uint8(com))
-                        if 'alpha' in outputs: outputs['alpha'].write(to_uint8(pha[0, t]))
-                        if 'foreground' in outputs: outputs['foreground'].write(to_uint8(fgr[0, t]))
-                    n += len(chunk); bar.update(len(chunk)); chunk = []
-                if f is None: break
+            rec = [None] * 4
+            for chunk in chunks:
+                src = torch.from_numpy(np.stack(chunk)).to(device).permute(0, 3, 1, 2).to(dtype).div(255).unsqueeze(0)
+                fgr, pha, *rec = net(src, *rec, downsample_ratio=ratio)
+                frames = {k: [] for k in outputs}
+                for t in range(src.shape[1]):  # the network's outputs become uint8 here; only encoding runs in the writer
+                    if 'composition' in outputs:
+                        com = (torch.cat([fgr[0, t] * (pha[0, t] > 0), pha[0, t]]) if output_type == 'png_sequence'
+                               else fgr[0, t] * pha[0, t] + green * (1 - pha[0, t]))
+                        frames['composition'].append(to_uint8(com))
+                    if 'alpha' in outputs: frames['alpha'].append(to_uint8(pha[0, t]))
+                    if 'foreground' in outputs: frames['foreground'].append(to_uint8(fgr[0, t]))
+                sink.put(frames) if sink else write(frames)
+                n += len(chunk); bar.update(len(chunk))
+        if sink: sink.close(); sink = None
         if n == 0: raise ValueError(f'{input_source}: no frames could be read')
         written = {k: str(o.commit()) for k, o in outputs.items()}
     except BaseException:
+        if sink:
+            try: sink.close()
+            except BaseException: pass
         for o in outputs.values(): o.discard()
         raise
+    finally:
+        if isinstance(chunks, Prefetch): chunks.close()
     seconds = time.perf_counter() - t0
-    return {'frames': n, 'width': w, 'height': h, 'downsample_ratio': ratio, 'seconds': seconds, 'fps': n / seconds, 'outputs': written}
+    return {'frames': n, 'width': w, 'height': h, 'downsample_ratio': ratio, 'seconds': seconds, 'fps': n / seconds, 'outputs': written,
+            'backend': backend}
 
 # %% ../nbs/32_inference.ipynb #c59f7aea
 def inference_arg_parser() -> argparse.ArgumentParser:
@@ -186,6 +298,9 @@ def inference_arg_parser() -> argparse.ArgumentParser:
     ap.add_argument('--output-type', default='video', choices=['video', 'png_sequence'])
     ap.add_argument('--output-video-mbps', type=float, default=None, help='default: constant quality (CRF 18)')
     ap.add_argument('--seq-chunk', type=int, default=1)
+    ap.add_argument('--backend', default='pytorch', choices=BACKENDS,
+                    help='pytorch, or onnxruntime (the network exported to ONNX first; CPU, float32; the refiner runs at every ratio)')
+    ap.add_argument('--no-pipeline', action='store_true', help='decode, run and encode one after another instead of in three threads')
     ap.add_argument('--disable-progress', action='store_true')
     return ap
 
@@ -196,11 +311,12 @@ def main(argv=None):
     try:
         model = load_matting_network(a.checkpoint, a.variant, always_refine=a.always_refine)
         r = convert_video(model, a.input_source, a.input_resize, a.downsample_ratio, a.output_type, a.output_composition, a.output_alpha,
-                          a.output_foreground, a.output_video_mbps, a.seq_chunk, resolve_device(a.device), getattr(torch, a.dtype),
-                          not a.disable_progress)
+                          a.output_foreground, a.output_video_mbps, a.seq_chunk,
+                          resolve_device(a.device) if a.backend == 'pytorch' else 'cpu', getattr(torch, a.dtype),
+                          not a.disable_progress, a.backend, not a.no_pipeline)
     except (ValueError, FileNotFoundError, KeyError, RuntimeError) as e:
         raise SystemExit(f'python -m rvm_nb.inference: error: {e}') from None
-    print(f"{r['frames']} frames {r['width']}x{r['height']} at ratio {r['downsample_ratio']:.4g}, {r['fps']:.2f} frames/s -> "
+    print(f"{r['frames']} frames {r['width']}x{r['height']} at ratio {r['downsample_ratio']:.4g}, {r['fps']:.2f} frames/s ({r['backend']}) -> "
           + ', '.join(r['outputs'].values()))
 
 # notebook shells run this cell as __main__ too, but have no __file__

@@ -128,6 +128,7 @@ class ConvGRU(nn.Module):
 
     def forward(self, x, h=None):
         if h is None: h = x.new_zeros(x.shape[0], self.channels, *x.shape[-2:])
+        else: h = h.expand(x.shape[0], self.channels, *x.shape[-2:])  # a view; lets RVM's (1,1,1,1) zero state in
         if x.ndim == 4:
             h = self.step(x, h)
             return h, h
@@ -362,12 +363,16 @@ class MattingNetwork(nn.Module):
         "`src` (B,T,3,H,W) or (B,3,H,W) in [0,1] -> `[fgr, pha, r1, r2, r3, r4]` (or `[seg, r1..r4]` for `segmentation_pass`)."
         src_sm = src if downsample_ratio == 1 else per_frame(lambda x: F.interpolate(
             x, scale_factor=downsample_ratio, mode='bilinear', align_corners=False, recompute_scale_factor=False), src)
+        return self.forward_downsampled(src, src_sm, r1, r2, r3, r4, refine=downsample_ratio != 1 or self.always_refine,
+                                        segmentation_pass=segmentation_pass)
+
+    def forward_downsampled(self, src, src_sm, r1=None, r2=None, r3=None, r4=None, refine: bool = True, segmentation_pass: bool = False):
+        "`forward` after the downsampling: the network runs on `src_sm`, the refiner (when `refine`) brings it to `src`'s size."
         f1, f2, f3, f4 = self.backbone(src_sm)
         hid, *rec = self.decoder(src_sm, f1, f2, f3, self.aspp(f4), r1, r2, r3, r4)
         if segmentation_pass: return [self.project_seg(hid), *rec]
         fgr_residual, pha = self.project_mat(hid).split([3, 1], dim=-3)
-        if downsample_ratio != 1 or self.always_refine:
-            fgr_residual, pha = self.refiner(src, src_sm, fgr_residual, pha, hid)
+        if refine: fgr_residual, pha = self.refiner(src, src_sm, fgr_residual, pha, hid)
         return [(fgr_residual + src).clamp(0., 1.), pha.clamp(0., 1.), *rec]
 
     @torch.no_grad()

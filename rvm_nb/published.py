@@ -109,19 +109,22 @@ def state_dict_from_graph(graph, variant: str = 'mobilenetv3', seg_gain: float =
 
 # %% ../nbs/12_published.ipynb #4c8bfb7e
 class GraphMatting:
-    "RVM's ONNX graph in onnxruntime, called like `MattingNetwork` (it always runs the refiner, as the graph does)."
-    def __init__(self, path: str | Path | None = None, threads: int | None = None):
+    """An ONNX graph with RVM's interface (RVM's published file, or one `rvm_nb.export` wrote) in onnxruntime, called like
+    `MattingNetwork`; it always runs the refiner, as the graph does. float16 graphs take and return float16."""
+    def __init__(self, path: str | Path | None = None, threads: int | None = None, providers: list | None = None):
         import onnxruntime as ort
         self.path = Path(path) if path else published_onnx()
         read_graph(self.path)
         opts = ort.SessionOptions()
         if threads: opts.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(str(self.path), opts, providers=['CPUExecutionProvider'])
+        self.session = ort.InferenceSession(str(self.path), opts, providers=providers or ['CPUExecutionProvider'])
+        self.dtype = np.float16 if self.session.get_inputs()[0].type == 'tensor(float16)' else np.float32
 
     def _frame(self, src, rec, ratio):
-        zeros = np.zeros((1, 1, 1, 1), np.float32)
-        feed = {'src': src.float().cpu().numpy(), 'downsample_ratio': np.array([ratio], np.float32),
-                **{f'r{i + 1}i': zeros if r is None else r.float().cpu().numpy() for i, r in enumerate(rec)}}
+        as_np = lambda t: np.ascontiguousarray(t.detach().float().cpu().numpy(), dtype=self.dtype)
+        zeros = np.zeros((1, 1, 1, 1), self.dtype)
+        feed = {'src': as_np(src), 'downsample_ratio': np.array([ratio], np.float32),
+                **{f'r{i + 1}i': zeros if r is None else as_np(r) for i, r in enumerate(rec)}}
         return [torch.from_numpy(o) for o in self.session.run(list(GRAPH_OUTPUTS), feed)]
 
     def __call__(self, src, r1=None, r2=None, r3=None, r4=None, downsample_ratio: float = 1.0):
