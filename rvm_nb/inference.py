@@ -218,8 +218,9 @@ def matting_runner(model, backend: str, device, dtype, work_dir: str | Path | No
         if isinstance(model, (str, Path)): return GraphMatting(model), torch.device('cpu'), torch.float32
         from rvm_nb.export import export_onnx
         import tempfile
-        path = Path(work_dir or tempfile.mkdtemp(prefix='rvm_nb_onnx_')) / f'{model.variant}.onnx'
-        return GraphMatting(export_onnx(model, path)), torch.device('cpu'), torch.float32
+        if work_dir: return GraphMatting(export_onnx(model, Path(work_dir) / f'{model.variant}.onnx')), torch.device('cpu'), torch.float32
+        with tempfile.TemporaryDirectory(prefix='rvm_nb_onnx_') as d:  # the session keeps the graph in memory
+            return GraphMatting(export_onnx(model, Path(d) / f'{model.variant}.onnx')), torch.device('cpu'), torch.float32
     first = next(model.parameters())
     device, dtype = torch.device(device or first.device), dtype or first.dtype
     if device.type == 'cpu' and dtype == torch.bfloat16 and cpu_bfloat16_problem(model.variant):
