@@ -77,10 +77,8 @@ class Case:
         model, src, state = self.model(), self.source(), [None] * 4
         fn = torch.compile(model, dynamic=False) if self.compiled else model
         if self.backend == 'onnxruntime':
-            from rvm_nb.export import export_onnx
-            from rvm_nb.published import GraphMatting
-            with tempfile.TemporaryDirectory() as d:  # the session holds the graph in memory
-                fn = GraphMatting(export_onnx(model, Path(d) / 'net.onnx'), threads=torch.get_num_threads())
+            from rvm_nb.inference import matting_runner
+            fn = matting_runner(model, 'onnxruntime', None, None, threads=torch.get_num_threads())[0]
             src = src.contiguous()
         def step():
             nonlocal state

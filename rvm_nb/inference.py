@@ -205,22 +205,22 @@ def cpu_bfloat16_problem(variant: str | None = None) -> str | None:
 
 BACKENDS = ('pytorch', 'onnxruntime')
 
-def matting_runner(model, backend: str, device, dtype, work_dir: str | Path | None = None):
+def matting_runner(model, backend: str, device, dtype, work_dir: str | Path | None = None, threads: int | None = None):
     """`(runner, device, dtype)`: a callable like `MattingNetwork` for `backend`. PyTorch: a deploy copy of `model` in
     channels-last on `device`/`dtype`. onnxruntime: `model` exported by `rvm_nb.export` to `work_dir` (or an .onnx path,
-    or a `GraphMatting`), which runs the refiner at every ratio, as RVM's published graphs do."""
+    or a `GraphMatting`), which runs the refiner at every ratio, as RVM's published graphs do; `threads` for its session."""
     from rvm_nb.published import GraphMatting
     if backend not in BACKENDS: raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     if backend == 'onnxruntime':
         if device is not None and torch.device(device).type != 'cpu': raise ValueError('the onnxruntime backend runs on the CPU: pass device cpu')
         if dtype not in (None, torch.float32): raise ValueError(f'the onnxruntime backend runs float32 here, got {dtype}')
         if isinstance(model, GraphMatting): return model, torch.device('cpu'), torch.float32
-        if isinstance(model, (str, Path)): return GraphMatting(model), torch.device('cpu'), torch.float32
+        if isinstance(model, (str, Path)): return GraphMatting(model, threads), torch.device('cpu'), torch.float32
         from rvm_nb.export import export_onnx
         import tempfile
-        if work_dir: return GraphMatting(export_onnx(model, Path(work_dir) / f'{model.variant}.onnx')), torch.device('cpu'), torch.float32
+        if work_dir: return GraphMatting(export_onnx(model, Path(work_dir) / f'{model.variant}.onnx'), threads), torch.device('cpu'), torch.float32
         with tempfile.TemporaryDirectory(prefix='rvm_nb_onnx_') as d:  # the session keeps the graph in memory
-            return GraphMatting(export_onnx(model, Path(d) / f'{model.variant}.onnx')), torch.device('cpu'), torch.float32
+            return GraphMatting(export_onnx(model, Path(d) / f'{model.variant}.onnx'), threads), torch.device('cpu'), torch.float32
     first = next(model.parameters())
     device, dtype = torch.device(device or first.device), dtype or first.dtype
     if device.type == 'cpu' and dtype == torch.bfloat16 and cpu_bfloat16_problem(model.variant):
