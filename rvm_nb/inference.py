@@ -233,7 +233,7 @@ def convert_video(model: MattingNetwork, input_source: str | Path, input_resize:
                   output_type: str = 'video', output_composition: str | Path | None = None, output_alpha: str | Path | None = None,
                   output_foreground: str | Path | None = None, output_video_mbps: float | None = None, seq_chunk: int = 1,
                   device: str | torch.device | None = None, dtype: torch.dtype | None = None, progress: bool = True,
-                  backend: str = 'pytorch', pipeline: bool = True) -> dict:
+                  backend: str = 'pytorch', pipeline: bool = False) -> dict:
     """Matte every frame of `input_source` (video file or image folder) with `model`; returns what was written and how fast.
     At ratio 1 the PyTorch backend runs the refiner only if `model.always_refine`. With `pipeline`, decoding runs one
     frame chunk ahead and encoding one behind the network, each in a thread of its own."""
@@ -309,7 +309,7 @@ def inference_arg_parser() -> argparse.ArgumentParser:
     ap.add_argument('--seq-chunk', type=int, default=1)
     ap.add_argument('--backend', default='pytorch', choices=BACKENDS,
                     help='pytorch, or onnxruntime (the network exported to ONNX first; CPU, float32; the refiner runs at every ratio)')
-    ap.add_argument('--no-pipeline', action='store_true', help='decode, run and encode one after another instead of in three threads')
+    ap.add_argument('--pipeline', action='store_true', help='decode, run and encode in three threads (faster only where a core is free)')
     ap.add_argument('--disable-progress', action='store_true')
     return ap
 
@@ -322,7 +322,7 @@ def main(argv=None):
         r = convert_video(model, a.input_source, a.input_resize, a.downsample_ratio, a.output_type, a.output_composition, a.output_alpha,
                           a.output_foreground, a.output_video_mbps, a.seq_chunk,
                           resolve_device(a.device) if a.backend == 'pytorch' else 'cpu', getattr(torch, a.dtype),
-                          not a.disable_progress, a.backend, not a.no_pipeline)
+                          not a.disable_progress, a.backend, a.pipeline)
     except (ValueError, FileNotFoundError, KeyError, RuntimeError) as e:
         raise SystemExit(f'python -m rvm_nb.inference: error: {e}') from None
     print(f"{r['frames']} frames {r['width']}x{r['height']} at ratio {r['downsample_ratio']:.4g}, {r['fps']:.2f} frames/s ({r['backend']}) -> "
