@@ -96,7 +96,7 @@ class UniRepLKNetEncoder(nn.Module):
         self.unirep = UniRepLKNet(depths=depths, dims=dims, features_only=True, stem_stride=2, deploy=deploy, **kwargs)
         self.feature_info = self.unirep.feature_info
 
-    def forward_features(self, x): return self.unirep.forward_intermediates(self.normalize(x))
+    def forward_features(self, x): return self.unirep.forward_intermediates(self.normalize(x), norm=True, intermediates_only=True)
     def forward(self, x): return per_frame(self.forward_features, x)
 
     def load_pretrained(self, path):
@@ -461,8 +461,9 @@ def load_matting_network(checkpoint: str | Path, variant: str | None = None, **k
     sd = read_state_dict(path)
     found = infer_variant(sd)
     if variant is None:
-        if found is None: raise ValueError(f'{path}: cannot tell the network variant from its keys; pass the variant')
-        variant = found[0]
+        from rvm_nb.runs import checkpoint_info  # a run's checkpoint.json names the variant too
+        variant = found[0] if found else (checkpoint_info(path) or {}).get('variant')
+        if variant is None: raise ValueError(f'{path}: cannot tell the network variant from its keys (and no checkpoint.json beside it); pass the variant')
     if found and _same_network(found[0], variant): kwargs = {'deploy': found[1], **kwargs}
     return _load_into(MattingNetwork(variant, **kwargs), path, sd, found)
 

@@ -15,11 +15,11 @@ import torch.utils.checkpoint
 from timm.layers import DropPath, trunc_normal_
 
 # %% auto #0
-__all__ = ['DRB_BRANCHES', 'UNIREPLKNET_VARIANTS', 'NCHWtoNHWC', 'NHWCtoNCHW', 'LayerNormCF', 'GRN', 'SEBlock', 'get_bn',
-           'fuse_bn', 'dilated_to_dense', 'DilatedReparamBlock', 'randomize_bn_stats', 'UniRepLKNetBlock',
-           'default_kernel_sizes', 'UniRepLKNet', 'unireplknet', 'randomize_for_equivalence', 'unwrap_state_dict',
-           'read_state_dict', 'state_dict_mismatch', 'load_state_dict_strict', 'load_checkpoint', 'read_layout',
-           'random_state_dict']
+__all__ = ['DRB_BRANCHES', 'UNIREPLKNET_VARIANTS', 'UNIREPLKNET_PRETRAINED', 'NCHWtoNHWC', 'NHWCtoNCHW', 'LayerNormCF', 'GRN',
+           'SEBlock', 'get_bn', 'fuse_bn', 'dilated_to_dense', 'DilatedReparamBlock', 'randomize_bn_stats',
+           'UniRepLKNetBlock', 'default_kernel_sizes', 'UniRepLKNet', 'unireplknet', 'randomize_for_equivalence',
+           'unwrap_state_dict', 'read_state_dict', 'state_dict_mismatch', 'load_state_dict_strict', 'load_checkpoint',
+           'read_layout', 'random_state_dict']
 
 # %% ../nbs/10_unireplknet.ipynb #1361c278
 class NCHWtoNHWC(nn.Module):
@@ -277,6 +277,7 @@ class UniRepLKNet(nn.Module):
             self.num_features = dims[-1]
         else:
             self.norm = nn.LayerNorm(dims[-1], eps=1e-6)
+            self.global_pool = 'avg'
             self.head_drop = nn.Dropout(drop_rate)
             self.head = nn.Linear(dims[-1], num_classes) if num_classes > 0 else nn.Identity()
             self.num_features = self.head_hidden_size = dims[-1]
@@ -290,31 +291,46 @@ class UniRepLKNet(nn.Module):
             trunc_normal_(m.weight, std=.02)
             if m.bias is not None: nn.init.zeros_(m.bias)
 
-    def forward_intermediates(self, x, indices=None, norm: bool = True, stop_early: bool = True,
-                              output_fmt: str = 'NCHW', intermediates_only: bool = True):
-        "Stage outputs `indices` (default all four); in features mode each passes its `norm{i}` when `norm`."
-        if output_fmt != 'NCHW': raise ValueError('UniRepLKNet features are NCHW only')
-        indices = list(range(4)) if indices is None else [indices] if isinstance(indices, int) else list(indices)
-        indices = [i % 4 for i in indices]
+    def forward_intermediates(self, x, indices: int | list | None = None, norm: bool = False, stop_early: bool = False,
+                              output_fmt: str = 'NCHW', intermediates_only: bool = False):
+        """timm's contract: the stage outputs `indices` (None: all four; an int n: the last n; a list: those, negative from
+        the end) and the final feature map, as `(final, intermediates)` or, with `intermediates_only`, the list alone.
+        `norm` passes each through its `norm{i}` (features mode: the taps of the seed's encoder); `stop_early` skips the
+        stages after the last one asked for; `output_fmt` 'NCHW' or 'NHWC'."""
+        from timm.models._features import feature_take_indices
+        if output_fmt not in ('NCHW', 'NHWC'): raise ValueError(f"output_fmt must be 'NCHW' or 'NHWC', got {output_fmt!r}")
+        take, last = feature_take_indices(len(self.stages), indices)
         feats = []
-        for i in range(max(indices) + 1 if stop_early else 4):
+        for i in range(last + 1 if stop_early else len(self.stages)):
             x = self.stages[i](self.downsample_layers[i](x))
-            if i in indices: feats.append(getattr(self, f'norm{i}')(x) if norm and self.features_only else x)
+            if i in take:
+                f = getattr(self, f'norm{i}')(x) if norm and self.features_only else x
+                feats.append(f.permute(0, 2, 3, 1) if output_fmt == 'NHWC' else f)
         return feats if intermediates_only else (x, feats)
 
-    def prune_intermediate_layers(self, indices=None, prune_norm: bool = False, prune_head: bool = True):
-        "timm hook for `features_only`; every stage is kept (this network has no tail to prune)."
-        return list(range(4)) if indices is None else indices
+    def prune_intermediate_layers(self, indices: int | list | None = None, prune_norm: bool = False, prune_head: bool = True) -> list:
+        "timm's hook for feature extraction: drop the stages after the last of `indices` (and the head); returns the indices kept."
+        from timm.models._features import feature_take_indices
+        take, last = feature_take_indices(len(self.stages), indices)
+        self.stages, self.downsample_layers = self.stages[:last + 1], self.downsample_layers[:last + 1]
+        if last < len(self.dims) - 1:  # the final norm and head are sized for the last stage
+            self.num_features = self.head_hidden_size = self.dims[last]
+            if not self.features_only: self.norm = nn.LayerNorm(self.dims[last], eps=1e-6)
+        if (prune_head or last < len(self.dims) - 1) and not self.features_only: self.reset_classifier(0, '')
+        return take
 
     def forward_features(self, x):
-        "Features mode: the four normalised stage outputs; classification mode: the last stage's map."
-        if self.features_only: return self.forward_intermediates(x)
-        for i in range(4): x = self.stages[i](self.downsample_layers[i](x))
+        "Features mode: the four normalised stage outputs; classification mode: the last stage's map (unpooled)."
+        if self.features_only: return self.forward_intermediates(x, norm=True, intermediates_only=True)
+        for i in range(len(self.stages)): x = self.stages[i](self.downsample_layers[i](x))
         return x
 
     def forward_head(self, x, pre_logits: bool = False):
-        x = self.norm(x.mean((-2, -1)))
-        return x if pre_logits else self.head(self.head_drop(x))
+        "Global average pool (unless `global_pool` is ''), LayerNorm, dropout, classifier; `pre_logits` stops before the classifier."
+        if self.global_pool == 'avg': x = self.norm(x.mean((-2, -1)))
+        else: x = self.norm(x.permute(0, 2, 3, 1))  # per position, channels last
+        if not pre_logits: x = self.head(self.head_drop(x))
+        return x if self.global_pool == 'avg' else x.permute(0, 3, 1, 2)  # not x.ndim: FX traces this
 
     def forward(self, x):
         x = self.forward_features(x)
@@ -327,9 +343,20 @@ class UniRepLKNet(nn.Module):
             if isinstance(m, UniRepLKNetBlock): m.reparameterize()
         return self
 
-    def reset_classifier(self, num_classes: int, global_pool=None):
+    def get_classifier(self) -> nn.Module: return self.head
+
+    def reset_classifier(self, num_classes: int, global_pool: str | None = None):
+        "A new `num_classes` head (0: none); `global_pool` 'avg' or '' (no pooling: `forward` returns the normalised map)."
+        if global_pool is not None:
+            if global_pool not in ('avg', ''): raise ValueError(f"global_pool must be 'avg' or '', got {global_pool!r}")
+            self.global_pool = global_pool
         self.num_classes = num_classes
         self.head = nn.Linear(self.num_features, num_classes) if num_classes > 0 else nn.Identity()
+
+    def __prepare_scriptable__(self):
+        # torch.jit.script calls this first: say why it cannot work and what to use instead
+        raise RuntimeError('UniRepLKNet is not TorchScript-able (gradient checkpointing, per-form branches; torch.jit is deprecated in '
+                           'this torch): use torch.export, torch.compile, or rvm_nb.export for ONNX')
 
 def unireplknet(variant: str = 'a', **kwargs) -> UniRepLKNet:
     "Build UniRepLKNet `variant` ('a', 'f', 'p', 'n', 't', 's', 'b', 'l', 'xl'); `kwargs` go to `UniRepLKNet`."
@@ -425,14 +452,30 @@ def _filter_pretrained(state_dict, model):
     sd, own = unwrap_state_dict(state_dict), model.state_dict()
     return {k: v for k, v in sd.items() if k in own or not k.startswith(('head.', 'norm.'))}
 
+_IN1K, _FT384, _IN22K = (224, 1000, 0.875), (384, 1000, 1.0), (224, 21841, 0.875)
+UNIREPLKNET_PRETRAINED = {  # variant -> {timm tag: (input size, classes, crop_pct)} of the published ImageNet checkpoints, default first
+    'a': {'in1k': _IN1K}, 'f': {'in1k': _IN1K}, 'p': {'in1k': _IN1K}, 'n': {'in1k': _IN1K}, 't': {'in1k': _IN1K},
+    's': {'in1k': _IN1K, 'in22k_ft_in1k_384': _FT384, 'in22k': _IN22K},
+    'b': {'in22k_ft_in1k_384': _FT384, 'in22k': _IN22K},
+    'l': {'in22k_ft_in1k_384': _FT384, 'in22k': (192, 21841, 0.875)},
+    'xl': {'in22k_ft_in1k_384': _FT384, 'in22k': (192, 21841, 0.875)},
+}
+
+def _pretrained_cfg(size: int, num_classes: int, crop_pct: float) -> dict:
+    "timm's pretrained-cfg fields for one published checkpoint (no URL: weights come from local files)."
+    return dict(url='', num_classes=num_classes, input_size=(3, size, size), pool_size=(size // 32, size // 32), crop_pct=crop_pct,
+                interpolation='bicubic', mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), first_conv='downsample_layers.0.0',
+                classifier='head', license='apache-2.0', paper_ids='arXiv:2311.15599', origin_url='https://github.com/AILab-CVC/UniRepLKNet',
+                paper_name='UniRepLKNet: A Universal Perception Large-Kernel ConvNet for Audio, Video, Point Cloud, Time-Series and Image Recognition')
+
 def _register_timm_models():
     from timm.models import build_model_with_cfg, generate_default_cfgs, register_model
     from timm.models._registry import _model_entrypoints
-    cfg = dict(url='', num_classes=1000, input_size=(3, 224, 224), pool_size=(7, 7), crop_pct=0.875, interpolation='bicubic',
-               mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), first_conv='downsample_layers.0.0', classifier='head')
     names = [f'unireplknet_{v}' for v in UNIREPLKNET_VARIANTS if f'unireplknet_{v}' not in _model_entrypoints]
     if not names: return
-    generate_default_cfgs({f'{n}.in1k': dict(cfg) for n in names})
+    # register_model reads the cfgs from this module's `default_cfgs`
+    globals()['default_cfgs'] = generate_default_cfgs({f'unireplknet_{v}.{tag}': _pretrained_cfg(*spec)
+                                                       for v, tags in UNIREPLKNET_PRETRAINED.items() for tag, spec in tags.items()})
     for n in names:
         variant = n.split('_')[1]
         def entry(pretrained=False, _variant=variant, **kwargs):
