@@ -31,7 +31,8 @@ __all__ = ['SETTINGS', 'TRAIN_COLUMNS', 'EVAL_COLUMNS', 'CONVERT_MODES', 'LEARN_
            'bench_metrics', 'network_only_fps', 'bench_convert', 'profile_table', 'learning_curve', 'eval_subset',
            'run_learn_benchmark', 'dtype_accuracy', 'real_footage_clips', 'process_group_check', 'run_gpu_checks',
            'make_frame_tree', 'drop_page_cache', 'bench_framecheck', 'run_framecheck_benchmark', 'benchmark_cases',
-           'run_model_benchmark', 'run_data_benchmark', 'run_train_benchmark', 'run_eval_benchmark', 'main']
+           'run_model_benchmark', 'run_data_benchmark', 'run_train_benchmark', 'run_eval_benchmark',
+           'run_memory_benchmark', 'main']
 
 # %% ../nbs/95_bench.ipynb #b5441ad6
 def count_macs(model, *args, **kwargs) -> float:
@@ -247,8 +248,11 @@ def reduced_stage(stage: int, variant: str, device: str = 'cpu', scale: int = 2,
 
 def _peak_memory_mib(device: torch.device) -> float:
     if device.type == 'cuda': return torch.cuda.max_memory_allocated(device) / 2**20
-    import resource
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    try:  # VmHWM: this process's own peak; ru_maxrss would carry a spawning parent's across fork + exec
+        with open('/proc/self/status') as f: return int(next(l for l in f if l.startswith('VmHWM:')).split()[1]) / 1024
+    except (OSError, StopIteration):
+        import resource
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 def train_case(cfg, iters: int = 3, warmup: int = 1, threads: int | None = None) -> dict:
     "Time `iters` training iterations of `cfg` after `warmup` (in this process); one benchmark row."
@@ -398,7 +402,7 @@ def learning_curve(label: str, cfg, eval_dir: str | Path, steps: int, every: int
     for step in range(0, steps + 1, every):
         if step:
             t0 = time.perf_counter()
-            run_training(merge_config(cfg, max_steps=step, resume=step > every))
+            run_training(merge_config(cfg, max_steps=step, resume=step > every, overwrite=step == every))  # the work folder is this curve's
             wall += time.perf_counter() - t0
             model = load_matting_checkpoint(MattingNetwork(cfg.model_variant), latest_checkpoint(cfg.checkpoint_dir))
         else:
@@ -658,10 +662,22 @@ def run_eval_benchmark(out_dir: str | Path | None = None, frames: int = 100, con
     print(f'\nwrote {out}/eval.csv')
     return rows
 
+def run_memory_benchmark(out_dir: str | Path | None = None, variants=('unireplknet', 'mobilenetv3'), stages=(1, 2, 3, 4),
+                         measure: bool = True, **overrides) -> list:
+    "The memory benchmark: each stage preset at full size (or `overrides`), estimated with and without gradient checkpointing, measured where it fits; writes `memory.csv`."
+    from rvm_nb.memory import MEMORY_COLUMNS, bench_memory
+    rows = bench_memory(variants, stages, measure=measure, **overrides)
+    print(format_table(rows, MEMORY_COLUMNS))
+    out = Path(out_dir or runs_dir() / 'bench')
+    write_csv(rows, out / 'memory.csv')
+    print(f'\nwrote {out}/memory.csv (GiB; measured: the full-size low-resolution step in a fresh process)')
+    return rows
+
 def main(argv=None):
-    "Command line: `python -m rvm_nb.bench {model,data,train,eval,learn,framecheck,gpu} [--iters N] [--steps N --every K] [--compiled] [--quick --device D] [--out DIR]`."
+    "Command line: `python -m rvm_nb.bench {model,data,train,eval,learn,framecheck,memory,gpu} [--iters N] [--steps N --every K] [--compiled] [--quick --device D] [--out DIR]`."
     ap = argparse.ArgumentParser(prog='python -m rvm_nb.bench', description='Benchmarks; tables printed, CSVs under runs/bench/.')
-    ap.add_argument('which', choices=['model', 'data', 'train', 'eval', 'learn', 'framecheck', 'gpu'], help='which benchmark to run')
+    ap.add_argument('which', choices=['model', 'data', 'train', 'eval', 'learn', 'framecheck', 'memory', 'gpu'], help='which benchmark to run')
+    ap.add_argument('--no-measure', action='store_true', help='memory: estimates only (the measured full-size steps take minutes each)')
     ap.add_argument('--quick', action='store_true', help='gpu: toy sizes (with --device cpu: the machinery on the CPU)')
     ap.add_argument('--device', default='cuda', help='gpu: the device to check (default cuda)')
     ap.add_argument('--pairs', type=int, default=10000, help='framecheck: fgr/pha pairs in the generated tree (default 10000 = 20000 frames)')
@@ -687,6 +703,7 @@ def main(argv=None):
     elif a.which == 'eval': run_eval_benchmark(a.out)
     elif a.which == 'learn': run_learn_benchmark(a.out, a.steps, a.every, eval_clips=a.eval_clips)
     elif a.which == 'framecheck': run_framecheck_benchmark(a.out, a.pairs)
+    elif a.which == 'memory': run_memory_benchmark(a.out, measure=not a.no_measure)
     elif a.which == 'gpu':
         try: run_gpu_checks(a.out, a.device, a.quick)
         except RuntimeError as e: raise SystemExit(f'python -m rvm_nb.bench gpu: error: {e}') from None

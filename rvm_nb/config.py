@@ -148,6 +148,7 @@ class TrainConfig:
     # model
     model_variant: str = 'unireplknet'          # unireplknet (the seed), mobilenetv3, resnet50, unireplknet_t ...
     pretrained_backbone: str | None = None       # local ImageNet checkpoint of the encoder; nothing is downloaded
+    gradient_checkpointing: bool = False         # recompute each UniRepLKNet encoder block in backward: the same gradients, less memory, more time
     # data
     dataset: str = 'videomatte'                  # matting data: videomatte | imagematte
     data_config: str | None = None               # JSON of dataset roots (see rvm_nb.data.load_data_paths)
@@ -162,7 +163,7 @@ class TrainConfig:
     downsample_ratio: float = 0.25               # ratio of the high-resolution pass
     train_hr: bool = False                       # add the high-resolution pass (stages 3-4)
     batch_size_per_gpu: int = 1                  # B per process
-    num_workers: int = 8                         # DataLoader workers per loader
+    num_workers: int = min(8, max(1, (os.cpu_count() or 2) - 1))  # DataLoader workers per loader (the seed: 8; default: the cores but one, at most 8)
     # optimisation (Adam, no schedule)
     learning_rate_backbone: float = 1e-4         # Adam learning rate of the encoder
     learning_rate_aspp: float = 2e-4             # of the LR-ASPP module
@@ -189,6 +190,8 @@ class TrainConfig:
     max_steps: int | None = None                 # stop after this many steps (quick runs)
     seed: int = 0                                # seeds data order, sampling, augmentation and crops
     resume: bool = False                         # continue from checkpoint_dir/resume.pth
+    skip_memory_check: bool = False              # start even when the pre-flight estimate says the run does not fit in memory
+    overwrite: bool = False                      # start again in folders that hold an earlier run (its checkpoints, metrics.jsonl and TensorBoard events are deleted)
     device: str = 'auto'                         # auto | cpu | cuda | cuda:N
     world_size: int = 1                          # processes (GPUs, or CPU processes with gloo)
     dtype: str = 'float32'                       # float32 (AMP on CUDA) | float64 (exact equivalence checks)
@@ -238,6 +241,8 @@ def config_problems(cfg: TrainConfig) -> list[str]:
     need(math.isfinite(cfg.checkpoint_save_minutes) and cfg.checkpoint_save_minutes >= 0, 'checkpoint_save_minutes', 'must be a finite number >= 0 (0: save by steps only)')
     need(cfg.epoch_end > cfg.epoch_start, 'epoch_end', f'must be greater than --epoch-start ({cfg.epoch_start}): epochs [start, end) are trained')
     need(cfg.max_steps is None or cfg.max_steps >= 1, 'max_steps', 'must be at least 1')
+    need(not cfg.gradient_checkpointing or cfg.model_variant.startswith('unireplknet'), 'gradient_checkpointing',
+         f'only the UniRepLKNet encoders have it, not --model-variant {cfg.model_variant}')
     need(cfg.stage is None or cfg.stage in STAGES, 'stage', f'choose from {sorted(STAGES)}')
     need(str(cfg.distributed_port).isdigit() and int(cfg.distributed_port) <= 65535, 'distributed_port', 'must be a TCP port 0-65535 (0: pick a free one)')
     for name, choices in (('dataset', ('videomatte', 'imagematte')), ('backgrounds', ('images', 'videos', 'both')),

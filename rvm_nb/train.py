@@ -28,6 +28,7 @@ from .data import (CocoPanopticDataset, DataPaths, ImageMatteDataset, Supervisel
                          VideoMatteDataset, YouTubeVISDataset, load_data_paths, sample_data_paths)
 from .losses import matting_loss, segmentation_loss
 from .model import MattingNetwork, load_matting_checkpoint, resolve_checkpoint
+from .runs import claim_run_folders, find_start_checkpoint, note_saved_epoch, saved_step, with_run_folders, write_checkpoint_info
 
 # %% auto #0
 __all__ = ['random_crop', 'EpochSampler', 'ignore_sigint', 'Stream', 'data_paths', 'matting_datasets', 'segmentation_datasets',
@@ -168,13 +169,13 @@ def segmentation_notice(segmentation: dict) -> str | None:
 
 def build_model(cfg: TrainConfig) -> MattingNetwork:
     "The network of `cfg` (ImageNet backbone from a local file if given; `checkpoint` loaded strictly on top)."
-    model = MattingNetwork(cfg.model_variant, pretrained_backbone=cfg.pretrained_backbone)
+    model = MattingNetwork(cfg.model_variant, pretrained_backbone=cfg.pretrained_backbone, **({'with_cp': True} if cfg.gradient_checkpointing else {}))
     if cfg.checkpoint: load_matting_checkpoint(model, cfg.checkpoint, flag='--model-variant')
     return model
 
-def start_notices(cfg: TrainConfig) -> list[str]:
-    "What a run starts from, in lines to print before training: the checkpoint loaded, or an encoder trained from scratch."
-    if cfg.checkpoint: return [f'starting from checkpoint {resolve_checkpoint(cfg.checkpoint)}']
+def start_notices(cfg: TrainConfig, how: str = '') -> list[str]:
+    "What a run starts from, in lines to print before training: the checkpoint loaded (and `how` it was found), or an encoder trained from scratch."
+    if cfg.checkpoint: return [f'starting from checkpoint {resolve_checkpoint(cfg.checkpoint)}' + (f' ({how})' if how else '')]
     if cfg.pretrained_backbone: return [f'encoder initialised from ImageNet weights {cfg.pretrained_backbone}']
     return [f'WARNING: the {cfg.model_variant} encoder trains from scratch (random weights): the seed starts stage 1 from an '
             'ImageNet-pretrained backbone; put its local file at --pretrained-backbone PATH (see README, "ImageNet backbones")']
@@ -211,7 +212,11 @@ class Trainer:
         self.seg_video = Stream(seg['video'], B, **{**kw, 'seed': cfg.seed + 2}) if 'video' in seg else None
         self.seg_image = Stream(seg['image'], B * T, **{**kw, 'seed': cfg.seed + 3}) if 'image' in seg else None
         self.valid = matting.get('valid')
-        self.step, self.log_dir, self.ckpt_dir = 0, Path(cfg.log_dir), Path(cfg.checkpoint_dir)
+        # RVM counts steps as epoch * batches per epoch: a stage starting at epoch 15 starts at step 15 * len(loader), so the
+        # stages' curves follow each other in TensorBoard instead of overlapping at 0 (run_training also continues from
+        # the step its start checkpoint was saved at, where that is later)
+        self.first_step = cfg.epoch_start * self.lr.batches_per_epoch()
+        self.step, self.log_dir, self.ckpt_dir = self.first_step, Path(cfg.log_dir), Path(cfg.checkpoint_dir)
         self.writer, self._data_s = None, 0.
         self._terms, self._last_images = {}, {}  # the last value of every loss term, the last images of every stream
 
@@ -302,7 +307,7 @@ class Trainer:
         "Everything a resume needs."
         streams = {k: getattr(self, k).state() for k in ('lr', 'hr', 'seg_video', 'seg_image') if getattr(self, k) is not None}
         return {'model': self.model.state_dict(), 'optimizer': self.opt.state_dict(), 'scaler': self.scaler.state_dict(),
-                'step': self.step, 'streams': streams, 'config': dict(vars(self.cfg)),
+                'step': self.step, 'first_step': self.first_step, 'streams': streams, 'variant': self.cfg.model_variant, 'config': dict(vars(self.cfg)),
                 'torch_rng': torch.get_rng_state()}  # all other randomness is seeded by (seed, epoch, index, step)
 
     def save(self):
@@ -310,12 +315,13 @@ class Trainer:
         if self.rank != 0: return
         atomic_torch_save(self.model.state_dict(), self.ckpt_dir / f'epoch-{self.lr.epoch}.pth')
         atomic_torch_save(self.state(), self.ckpt_dir / 'resume.pth')
+        note_saved_epoch(self.ckpt_dir, self.lr.epoch, self.step)  # the next stage's step count continues from here
 
     def load(self, path):
         "Restore a `resume.pth`."
         st = torch.load(path, map_location='cpu', weights_only=True)
         self.model.load_state_dict(st['model']); self.opt.load_state_dict(st['optimizer']); self.scaler.load_state_dict(st['scaler'])
-        self.step = st['step']
+        self.step, self.first_step = st['step'], st.get('first_step', self.first_step)
         for k, v in st['streams'].items(): getattr(self, k).start_epoch(v['epoch'], v['position'])
         torch.set_rng_state(st['torch_rng'])
 
@@ -338,7 +344,7 @@ class Trainer:
         # every term at its last value: with an even log interval the odd-step image segmentation loss is still logged
         return {**record, **self._terms, 'time_data_s': self._data_s, 'time_iter_s': time.perf_counter() - t0}
 
-    def done(self) -> bool: return self.cfg.max_steps is not None and self.step >= self.cfg.max_steps
+    def done(self) -> bool: return self.cfg.max_steps is not None and self.step - self.first_step >= self.cfg.max_steps  # max_steps counts this run's steps
 
     def _save_due(self) -> bool:
         by_time = self.cfg.checkpoint_save_minutes > 0 and time.monotonic() - self._saved_at >= 60 * self.cfg.checkpoint_save_minutes
@@ -418,26 +424,38 @@ def run_training(cfg: TrainConfig, rank: int = 0, local_rank: int = 0) -> dict:
     seed_everything(cfg.seed)
     device = resolve_device(cfg.device)
     if device.type == 'cuda' and world > 1: device = torch.device('cuda', local_rank); torch.cuda.set_device(device)
+    cfg = with_run_folders(cfg)  # the seed's relative folders land under runs/
     resume_path = Path(cfg.checkpoint_dir) / 'resume.pth'
     # a worker that torchrun restarted after a failure continues from the last atomic checkpoint of its run
     resume = cfg.resume or (int(os.environ.get('TORCHELASTIC_RESTART_COUNT', 0)) > 0 and resume_path.is_file())
     if resume and not resume_path.is_file(): raise FileNotFoundError(f'--resume: no resume checkpoint at {resume_path}')
+    if rank == 0 and not resume: claim_run_folders(cfg)  # an earlier run's files there: refused (or deleted with --overwrite)
+    start, how = find_start_checkpoint(cfg)
+    if start is not None and how and not how.startswith("RVM's"): cfg = merge_config(cfg, checkpoint=str(start))  # the file found
+    if rank == 0 and not cfg.skip_memory_check:  # will one step fit? measured on small inputs, before any data is read
+        from rvm_nb.memory import available_memory_gib, check_memory
+        share = world if device.type == 'cpu' else 1  # CPU ranks share the machine's memory
+        est = check_memory(cfg, available_memory_gib(cfg.device) / share)
+        if est: print(f'memory estimate: ~{est["peak"]:.1f} GiB at the peak of a step (of {available_memory_gib(cfg.device) / share:.1f} GiB available)', flush=True)
     paths = data_paths(cfg)
     matting, segmentation = matting_datasets(cfg, paths), segmentation_datasets(cfg, paths)
     check = check_datasets({**matting, **segmentation}, skip_bad=cfg.skip_bad_frames, report=Path(cfg.log_dir) / 'data_problems.txt',
                            progress=rank == 0 and not cfg.disable_progress_bar)  # every frame, before the first step
     if rank == 0:
         notice = segmentation_notice(segmentation)
-        for line in [check.summary(), *([notice] if notice else []), *start_notices(cfg)]: print(line, flush=True)
+        where = f'checkpoints -> {cfg.checkpoint_dir}; metrics.jsonl, config.json and TensorBoard events -> {cfg.log_dir}'
+        for line in [check.summary(), *([notice] if notice else []), *start_notices(cfg, how), where]: print(line, flush=True)
     model, ddp = build_model(cfg).to(device, train_dtype(cfg)), None
     if world > 1:  # RVM: synchronised batch norm, unused heads allowed, each rank keeps its own buffers
         model = sync_batchnorm(model, device)
         ddp = DistributedDataParallel(model, device_ids=[device.index] if device.type == 'cuda' else None,
                                       find_unused_parameters=True, forward_sync_buffers=False)
     trainer = Trainer(cfg, model, build_optimizer(model, cfg), matting, segmentation, device, rank=rank, world_size=world, ddp_model=ddp)
+    if start is not None:  # continue the step count of the run the checkpoint came from (stage 4's ImageMatte epochs are shorter)
+        trainer.first_step = trainer.step = max(trainer.first_step, saved_step(start))
     Path(cfg.log_dir).mkdir(parents=True, exist_ok=True)
     if rank == 0:
-        if not resume: (Path(cfg.log_dir) / 'metrics.jsonl').unlink(missing_ok=True)  # a new run does not continue an old log
+        if not resume: write_checkpoint_info(cfg, start)  # variant, stage, epochs and config beside the weights
         save_json(dict(vars(cfg)), Path(cfg.log_dir) / 'config.json'); save_json(environment_report(), Path(cfg.log_dir) / 'environment.json')
     if resume:
         trainer.load(resume_path)
@@ -480,6 +498,9 @@ def train(cfg: TrainConfig) -> dict:
     if device.type == 'cuda' and cfg.world_size > torch.cuda.device_count():
         raise ValueError(f'world_size={cfg.world_size} but only {torch.cuda.device_count()} CUDA devices; use one rank per GPU')
     data_paths(cfg)  # a missing data configuration fails here, once, not in every rank
+    cfg = with_run_folders(cfg)
+    if not cfg.resume and not cfg.overwrite: claim_run_folders(cfg)  # an earlier run in the folders: refused here, not in rank 0
+    find_start_checkpoint(cfg)  # and a missing checkpoint
     port = free_port() if str(cfg.distributed_port) == '0' else int(cfg.distributed_port)
     launch(train_worker, (cfg, f'tcp://{cfg.distributed_addr}:{port}'), cfg.world_size)
     return last_train_record(cfg.log_dir)
@@ -494,7 +515,7 @@ def main(argv=None):
         print(f'python -m rvm_nb.train: {e}:\n  python -m rvm_nb.train {" ".join(map(shlex.quote, args + ([] if "--resume" in args else ["--resume"])))}',
               file=sys.stderr, flush=True)
         raise SystemExit(130) from None
-    except (ValueError, FileNotFoundError, KeyError, FloatingPointError, RankFailed) as e:  # bad data, paths or values, a dead rank: one clear line
+    except (ValueError, FileNotFoundError, FileExistsError, KeyError, FloatingPointError, RankFailed) as e:  # bad data, paths or values, a dead rank: one clear line
         raise SystemExit(f'python -m rvm_nb.train: error: {e.args[0] if isinstance(e, KeyError) else e}') from None
     print(json.dumps(last, indent=1))
 
@@ -513,4 +534,4 @@ def overfit_one_clip(cfg: TrainConfig, steps: int = 100, index: int = 0) -> list
     batch = [x.unsqueeze(0) for x in data['lr'][index]]
     model = build_model(cfg).to(device, train_dtype(cfg))
     trainer = Trainer(cfg, model.train(), build_optimizer(model, cfg), data, None, device)
-    return [trainer.matting_step(batch, 1.0, 'lr') for _ in range(steps)]  # the step counter stays 0: the same crop each time
+    return [trainer.matting_step(batch, 1.0, 'lr') for _ in range(steps)]  # the step counter stays put: the same crop each time
