@@ -436,8 +436,8 @@ def run_training(cfg: TrainConfig, rank: int = 0, local_rank: int = 0) -> dict:
     if rank == 0 and not cfg.skip_memory_check:  # will one step fit? measured on small inputs, before any data is read
         from rvm_nb.memory import available_memory_gib, check_memory
         share = world if device.type == 'cpu' else 1  # CPU ranks share the machine's memory
-        est = check_memory(cfg, available_memory_gib(cfg.device) / share)
-        if est: print(f'memory estimate: ~{est["peak"]:.1f} GiB at the peak of a step (of {available_memory_gib(cfg.device) / share:.1f} GiB available)', flush=True)
+        have = available_memory_gib(cfg.device) / share
+        if est := check_memory(cfg, have): print(f'memory estimate: ~{est["peak"]:.1f} GiB at the peak of a step (of {have:.1f} GiB available)', flush=True)
     matting, segmentation = matting_datasets(cfg, paths), segmentation_datasets(cfg, paths)
     check = check_datasets({**matting, **segmentation}, skip_bad=cfg.skip_bad_frames, report=Path(cfg.log_dir) / 'data_problems.txt',
                            progress=rank == 0 and not cfg.disable_progress_bar)  # every frame, before the first step
