@@ -9,6 +9,7 @@ import argparse
 import copy
 import html
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -18,8 +19,10 @@ import yaml
 from .config import project_root
 
 # %% auto #0
-__all__ = ['doc_notebooks', 'split_frontmatter', 'clean_markdown', 'prepare_cells', 'nav_bar', 'render_page', 'readme_markdown',
-           'build_docs', 'execute_notebook', 'resolve_notebooks', 'main']
+__all__ = ['doc_notebooks', 'split_frontmatter', 'source_page', 'clean_markdown', 'prepare_cells', 'show_doc_entry',
+           'order_show_docs', 'documented_object', 'parameter_table', 'improve_entry', 'improve_entries', 'nav_bar',
+           'render_page', 'readme_markdown', 'write_source_pages', 'build_docs', 'execute_notebook',
+           'resolve_notebooks', 'main']
 
 # %% ../nbs/90_docs.ipynb #be719a0f
 def doc_notebooks(nbs_path: str | Path | None = None) -> list[Path]:
@@ -36,12 +39,23 @@ def split_frontmatter(nb) -> dict:
         return yaml.safe_load(text) or {}
     return {}
 
+def source_page(file: str) -> str:
+    "The site's page for package source `file` (`rvm_nb/x.py` -> `src/rvm_nb/x.py.html`; lines anchored `#L-N`)."
+    return f'src/{file}.html'
+
 _SOURCE_LINK = re.compile(r'\[source\]\(\S*?/blob/[^/\s]+/(\S+?)#L(\d+)\)(\{[^}]*\})?')
 _QUARTO_ATTRS = re.compile(r'(\]\([^)]*\))\{[^}]*\}')
 
+def _doc_host() -> str:
+    from nbdev.config import get_config
+    try: return str(get_config().doc_host).rstrip('/') + '/'
+    except Exception: return ''  # outside a project: no site links to make relative
+
 def clean_markdown(md: str) -> str:
-    "Turn Quarto-only Markdown (source links, `{...}` link attributes) into plain Markdown."
-    md = _SOURCE_LINK.sub(lambda m: f'<span class="source-ref">source: <code>{m[1]}</code>, line {m[2]}</span>', md)
+    "Turn Quarto-only Markdown (source links, `{...}` link attributes) into plain Markdown, and links into the site (nbdev writes them absolute, to `doc_host`) relative."
+    host = _doc_host()
+    if host: md = md.replace('](' + host, '](')
+    md = _SOURCE_LINK.sub(lambda m: f'<a class="source-ref" href="{source_page(m[1])}#L-{m[2]}">source: <code>{m[1]}</code>, line {m[2]}</a>', md)
     return _QUARTO_ATTRS.sub(r'\1', md)
 
 # %% ../nbs/90_docs.ipynb #7e9fa4a5
@@ -76,6 +90,83 @@ def prepare_cells(nb) -> None:
             if 'text/markdown' in out.get('data', {}): out['data']['text/markdown'] = clean_markdown(''.join(out['data']['text/markdown']))
         if cell.source or cell.get('outputs'): kept.append(cell)
     nb.cells = kept
+
+# %% ../nbs/90_docs.ipynb #edjkgwi8
+_DOC_HEAD = re.compile(r'\[source\]\(\S*?/blob/[^/\s]+/(\S+?)#L(\d+)\)(?:\{[^}]*\})?\s*#{2,4}\s+(\S+)')
+
+def show_doc_entry(md: str) -> dict | None:
+    "`{file, line, name}` of the entry `show_doc` rendered as Markdown `md` (None for any other Markdown)."
+    m = _DOC_HEAD.search(md or '')
+    return {'file': m[1], 'line': int(m[2]), 'name': m[3]} if m else None
+
+def _doc_markdown(cell) -> str | None:
+    if cell.cell_type != 'code' or 'show_doc(' not in cell.source: return None
+    for out in cell.get('outputs', []):
+        md = out.get('data', {}).get('text/markdown')
+        if md is not None: return ''.join(md)
+    return None
+
+def order_show_docs(nb) -> None:
+    "Put every run of consecutive `show_doc` cells of `nb` in source order, in place (nbdev's processing inserts a cell's entries last one first)."
+    cells, i = nb.cells, 0
+    while i < len(cells):
+        if show_doc_entry(_doc_markdown(cells[i])) is None: i += 1; continue
+        j = i
+        while j < len(cells) and show_doc_entry(_doc_markdown(cells[j])) is not None: j += 1
+        cells[i:j] = sorted(cells[i:j], key=lambda c: tuple(show_doc_entry(_doc_markdown(c))[k] for k in ('file', 'line')))
+        i = j
+
+def documented_object(file: str, name: str):
+    "The object an entry documents: `name` (or `Class.method`) in the package module at `file` (`rvm_nb/x.py`); None when it is not there."
+    import importlib
+    try: obj = importlib.import_module(file.removesuffix('.py').replace('/', '.'))
+    except ImportError: return None
+    for part in name.split('.'): obj = getattr(obj, part, None)
+    return obj
+
+def _cell(text: str) -> str: return text.replace('|', '\\|').replace('\n', ' ')
+
+def parameter_table(obj) -> str:
+    "A Markdown table of `obj`'s parameters (a class: its constructor's): type, default and the comment beside each in the source (`docments`); '' when it has none."
+    import inspect
+    from fastcore.docments import docments
+    try: sig = inspect.signature(obj)
+    except (TypeError, ValueError): return ''
+    params = [p for p in sig.parameters.values() if p.name not in ('self', 'cls')]
+    if not params: return ''
+    try: notes = docments(obj)
+    except Exception: notes = {}  # objects without readable source (builtins, C extensions)
+    kind = {inspect.Parameter.VAR_POSITIONAL: '*', inspect.Parameter.VAR_KEYWORD: '**'}
+    rows = ['|  | **Type** | **Default** | **Details** |', '| -- | -------- | ----------- | ----------- |']
+    for p in params:
+        tp = '' if p.annotation is inspect.Parameter.empty else p.annotation if isinstance(p.annotation, str) else inspect.formatannotation(p.annotation)
+        default = '' if p.default is inspect.Parameter.empty else repr(p.default)
+        rows.append(f'| **{kind.get(p.kind, "")}{p.name}** | {_cell(str(tp))} | {_cell(default)} | {_cell(notes.get(p.name) or "")} |')
+    return '\n'.join(rows)
+
+def improve_entry(md: str) -> str:
+    "A `show_doc` entry as a reader wants it: a class signature says `class`, and a parameter table follows the docstring unless nbdev wrote one."
+    e = show_doc_entry(md)
+    obj = documented_object(e['file'], e['name']) if e else None
+    if obj is None: return md
+    import inspect
+    short = e['name'].split('.')[-1]
+    if inspect.isclass(obj): md = md.replace(f'def {short}(', f'class {short}(', 1)
+    # the parameters' comments are in the table: the signature keeps only the code
+    md = re.sub(r'```python\n.*?```', lambda m: re.sub(r'[ \t]+#\s.*$', '', m[0], flags=re.M), md, count=1, flags=re.S)
+    # nbdev links an entry as page.html#lowercased-name; the page's heading id keeps the case
+    md = re.sub(r'^(#{2,4}\s+\S+)', lambda m: f'<a id="{e["name"].lower()}"></a>\n\n' + m[1], md, count=1, flags=re.M)
+    if '**Type**' not in md and (table := parameter_table(obj)):
+        md = md.rstrip('\n') + '\n\n' + table + '\n'
+    return md
+
+def improve_entries(nb) -> None:
+    "`order_show_docs`, then `improve_entry` on every `show_doc` output of `nb` (in place)."
+    order_show_docs(nb)
+    for cell in nb.cells:
+        if _doc_markdown(cell) is None: continue
+        for out in cell.outputs:
+            if 'text/markdown' in out.get('data', {}): out['data']['text/markdown'] = improve_entry(''.join(out['data']['text/markdown']))
 
 # %% ../nbs/90_docs.ipynb #face25eb
 _CSS = '''<style>
@@ -126,6 +217,21 @@ def _process_with_nbdev(n_workers: int = 0) -> Path:
     refresh_quarto_yml()
     return Path(proc_nbs(n_workers=n_workers, force=True))
 
+def write_source_pages(dest: str | Path, package: str = 'rvm_nb') -> list[Path]:
+    "Every module of `package` as a highlighted page with numbered, anchored lines (`#L-N`) under `dest/src/`: where the entries' source links lead."
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import PythonLexer
+    root, pages = project_root(), []
+    for f in sorted((root / package).glob('*.py')):
+        rel = f.relative_to(root).as_posix()
+        fmt = HtmlFormatter(full=True, linenos='inline', lineanchors='L', anchorlinenos=True, title=rel)
+        page = Path(dest) / source_page(rel)
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text(highlight(f.read_text(encoding='utf-8'), PythonLexer(), fmt), encoding='utf-8')
+        pages.append(page)
+    return pages
+
 def build_docs(dest: str | Path | None = None, readme: bool = True, verbose: bool = True) -> list[Path]:
     "Render every page into `dest` (default `_docs/`) and, if `readme`, write `README.md`; returns the pages."
     t0, root = time.time(), project_root()
@@ -137,10 +243,13 @@ def build_docs(dest: str | Path | None = None, readme: bool = True, verbose: boo
     titles = ['home' if f == 'index.html' else m.get('title', f[:-5]) for f, m in zip(files, metas)]
     pages = []
     for (p, nb), m, f, t in zip(nbs, metas, files, titles):
+        improve_entries(nb)
         prepare_cells(nb)
         pages.append(dest / f)
         page = render_page(nb, m.get('title', t), nav_bar(list(zip(titles, files)), f), m.get('description', ''))
         pages[-1].write_text(page, encoding='utf-8')
+    write_source_pages(dest)
+    if (root / 'nbs' / 'images').is_dir(): shutil.copytree(root / 'nbs' / 'images', dest / 'images', dirs_exist_ok=True)  # pictures the pages show
     if readme: (root / 'README.md').write_text(readme_markdown(root / 'nbs' / 'index.ipynb'), encoding='utf-8')
     if verbose: print(f'{len(pages)} pages -> {dest} in {time.time() - t0:.1f}s')
     return pages

@@ -5,8 +5,11 @@
 # %% ../nbs/41_explore.ipynb #8f110221
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import html
+import io
+import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -15,13 +18,16 @@ import torch
 import torch.nn.functional as F
 
 from .augment import MotionAugmentation
+from .config import runs_dir
 from .data import DataPaths, ImageMatteDataset, VideoMatteDataset
-from .viz import metric_columns, read_table
+from .viz import METRIC_UNITS, metric_columns, metric_label, read_table
 
 # %% auto #0
-__all__ = ['EXPLORE_DATASETS', 'AUGMENTATION_STEPS', 'open_matte_dataset', 'augmentation_from', 'draw_clip', 'composite',
-           'frame_panel', 'filmstrip', 'predict_clip', 'background_like', 'prediction_panel', 'list_runs',
-           'list_checkpoints', 'list_eval_tables', 'sort_rows', 'rows_html', 'compare_runs', 'worst_frames']
+__all__ = ['EXPLORE_DATASETS', 'AUGMENTATION_STEPS', 'STATE_SCALE', 'PUBLISHED_CHOICE', 'open_matte_dataset', 'augmentation_from',
+           'draw_clip', 'composite', 'frame_panel', 'filmstrip', 'predict_clip', 'background_like', 'prediction_panel',
+           'list_eval_tables', 'per_frame_table', 'sort_rows', 'rows_html', 'compare_runs', 'frame_curves',
+           'worst_frames', 'worst_frames_panel', 'figure_png', 'figure_summary', 'ExplorerApp', 'DataExplorer',
+           'Weights', 'weight_choices', 'PredictionExplorer', 'MetricsExplorer']
 
 # %% ../nbs/41_explore.ipynb #dd014632
 EXPLORE_DATASETS = ('videomatte train', 'videomatte valid', 'imagematte train', 'imagematte valid')
@@ -60,23 +66,26 @@ def _img(x: torch.Tensor) -> np.ndarray:
     x = x.detach().float().cpu().clamp(0, 1)
     return x[0].numpy() if x.shape[0] == 1 else x.permute(1, 2, 0).numpy()
 
+# %% ../nbs/41_explore.ipynb #efwird7w
 def frame_panel(fgr, pha, bgr, t: int = 0, title: str = ''):
-    "Foreground, alpha, background and composite of frame `t` of (T,C,H,W) clips; returns the figure."
-    fig, axes = plt.subplots(1, 4, figsize=(10, 2.8), dpi=70)
+    "Foreground, alpha (with its colour bar), background and composite of frame `t` of (T,C,H,W) clips; returns the figure."
+    fig, axes = plt.subplots(1, 4, figsize=(12, 3.4), dpi=100, layout='constrained')
     for ax, (name, img) in zip(axes, (('foreground', fgr[t]), ('alpha', pha[t]), ('background', bgr[t]),
                                       ('composite', composite(fgr[t], pha[t], bgr[t])))):
-        ax.imshow(_img(img), cmap='gray' if img.shape[0] == 1 else None, vmin=0, vmax=1); ax.set_title(name, fontsize=9); ax.axis('off')
-    fig.suptitle(title, fontsize=10); fig.tight_layout()
+        im = ax.imshow(_img(img), cmap='gray' if img.shape[0] == 1 else None, vmin=0, vmax=1)
+        ax.set_title(name, fontsize=11); ax.axis('off')
+        if name == 'alpha': fig.colorbar(im, ax=ax, shrink=0.8, label='α')
+    fig.suptitle(f'{title} ({img.shape[-1]}×{img.shape[-2]} px)' if title else f'{img.shape[-1]}×{img.shape[-2]} px', fontsize=12)
     return fig
 
 def filmstrip(frames: torch.Tensor, title: str = '', max_frames: int = 10):
     "A row of up to `max_frames` frames of a (T,C,H,W) clip, evenly spaced; returns the figure."
     T = frames.shape[0]
     idx = np.unique(np.linspace(0, T - 1, min(T, max_frames)).round().astype(int))
-    fig, axes = plt.subplots(1, len(idx), figsize=(1.3 * len(idx) + 0.4, 1.7), dpi=70, squeeze=False)
+    fig, axes = plt.subplots(1, len(idx), figsize=(1.2 * len(idx) + 0.4, 1.9), dpi=100, squeeze=False, layout='constrained')
     for ax, t in zip(axes[0], idx):
-        ax.imshow(_img(frames[t]), cmap='gray' if frames.shape[1] == 1 else None, vmin=0, vmax=1); ax.set_title(f't={t}', fontsize=8); ax.axis('off')
-    fig.suptitle(title, fontsize=9); fig.tight_layout()
+        ax.imshow(_img(frames[t]), cmap='gray' if frames.shape[1] == 1 else None, vmin=0, vmax=1); ax.set_title(f't={t}', fontsize=10); ax.axis('off')
+    fig.suptitle(title, fontsize=11)
     return fig
 
 # %% ../nbs/41_explore.ipynb #3f60eb4a
@@ -103,38 +112,47 @@ def background_like(spec, height: int, width: int) -> torch.Tensor:
     img = cv2.resize(img, (width, height), interpolation=cv2.INTER_AREA)
     return torch.from_numpy(img).permute(2, 0, 1).float().div(255)
 
-def prediction_panel(src, pred: dict, t: int = 0, background=(120, 255, 155), true_pha=None, title: str = ''):
-    "Source, alpha, foreground, composite, error |pred − true| (with `true_pha`) and the four states of frame `t`; returns the figure."
+# %% ../nbs/41_explore.ipynb #pphkmk1b
+STATE_SCALE = 1.0  # a ConvGRU state mixes tanh outputs with its previous value from zeros: |h| <= 1 always
+
+def prediction_panel(src, pred: dict, t: int = 0, background=(120, 255, 155), true_pha=None, title: str = '',
+                     error_scale: float = 0.25, state_scale: float = STATE_SCALE):
+    "Source, alpha, foreground, composite, error |pred − true| (with `true_pha`) and the four states of frame `t`; every map on a fixed scale with its colour bar (`error_scale`, `state_scale`), so panels compare across frames and checkpoints. Returns the figure."
     fgr, pha = pred['fgr'][t], pred['pha'][t]
     bg = background_like(background, *pha.shape[-2:])
-    top = [('source', _img(src[t]), None), ('alpha', _img(pha), 'gray'), ('foreground', _img(fgr), None),
-           ('composite', _img(composite(fgr, pha, bg)), None)]
-    if true_pha is not None: top.append(('error |pred - true|', np.abs(_img(pha) - _img(true_pha[t])), 'magma'))
-    fig, axes = plt.subplots(2, len(top), figsize=(2.3 * len(top), 4.2), dpi=70)
-    for ax, (name, img, cmap) in zip(axes[0], top):
-        ax.imshow(img, cmap=cmap, vmin=0, vmax=1); ax.set_title(name, fontsize=9); ax.axis('off')
+    top = [('source', _img(src[t]), None, None), ('alpha', _img(pha), 'gray', (1., 'α')), ('foreground', _img(fgr), None, None),
+           ('composite', _img(composite(fgr, pha, bg)), None, None)]
+    if true_pha is not None:
+        top.append(('error |pred − true|', np.abs(_img(pha) - _img(true_pha[t])), 'magma', (error_scale, f'|Δα|, clipped at {error_scale:g}')))
+    n = max(len(top), 4)
+    fig, axes = plt.subplots(2, n, figsize=(2.6 * n + 1, 5.4), dpi=100, layout='constrained')
+    for ax, (name, img, cmap, bar) in zip(axes[0], top):
+        im = ax.imshow(img, cmap=cmap, vmin=0, vmax=bar[0] if bar else 1)
+        ax.set_title(name, fontsize=11); ax.axis('off')
+        if bar: fig.colorbar(im, ax=ax, shrink=0.75, label=bar[1])
     for k, ax in enumerate(axes[1]):
-        if k < 4:
-            ax.imshow(pred['states'][k][t], cmap='viridis'); ax.set_title(f'state r{k + 1}', fontsize=9)
         ax.axis('off')
-    fig.suptitle(title, fontsize=10); fig.tight_layout()
+        if k >= 4: continue
+        state = pred['states'][k][t]
+        im = ax.imshow(state, cmap='viridis', vmin=0, vmax=state_scale)
+        ax.set_title(f'state r{k + 1} ({state.shape[1]}×{state.shape[0]})', fontsize=10)
+    fig.colorbar(im, ax=axes[1, :4], shrink=0.75, label='mean |h| over channels')
+    for ax in axes[0, len(top):]: ax.axis('off')
+    h, w = src.shape[-2:]
+    fig.suptitle(f'{title} ({w}×{h} px)' if title else f'{w}×{h} px', fontsize=12)
     return fig
 
 # %% ../nbs/41_explore.ipynb #613e2696
-def list_runs(runs_root: str | Path) -> list[Path]:
-    "Run folders under `runs_root` that hold `checkpoints/epoch-K.pth` files, sorted by name."
-    root = Path(runs_root)
-    return sorted(p for p in root.iterdir() if p.is_dir() and any((p / 'checkpoints').glob('epoch-*.pth'))) if root.is_dir() else []
-
-def list_checkpoints(run: str | Path) -> list[Path]:
-    "`epoch-K.pth` files of a run, by K."
-    return sorted((Path(run) / 'checkpoints').glob('epoch-*.pth'), key=lambda p: int(p.stem.split('-')[1]))
-
 def list_eval_tables(runs_root: str | Path) -> dict:
     "'<run>/<set>' -> path of every `*_per_clip.csv` under `runs_root`."
     root = Path(runs_root)
     found = sorted(root.glob('**/*_per_clip.csv')) if root.is_dir() else []
     return {str(p.parent.relative_to(root)): p for p in found}
+
+def per_frame_table(per_clip: str | Path) -> Path:
+    "The `*_per_frame.csv` written beside a `*_per_clip.csv`."
+    p = Path(per_clip)
+    return p.with_name(p.name.replace('_per_clip.csv', '_per_frame.csv'))
 
 def sort_rows(rows: list[dict], key: str, descending: bool = True) -> list[dict]:
     "Rows ordered by `key` (empty values last)."
@@ -142,24 +160,42 @@ def sort_rows(rows: list[dict], key: str, descending: bool = True) -> list[dict]
     return sorted(have, key=lambda r: r[key], reverse=descending) + [r for r in rows if r.get(key) is None]
 
 def rows_html(rows: list[dict], columns: list | None = None, highlight: str | None = None) -> str:
-    "An HTML table of `rows` (numbers to 4 significant digits); the `highlight` column in bold."
-    columns = columns or list(rows[0]) if rows else []
+    "An HTML table of `rows` (numbers to 4 significant digits, metric headers with their units); the `highlight` column in bold."
+    columns = columns or (list(rows[0]) if rows else [])
     fmt = lambda v: '' if v is None else (f'{v:.4g}' if isinstance(v, float) else html.escape(str(v)))
-    head = ''.join(f'<th>{"<b>" + html.escape(c) + "</b>" if c == highlight else html.escape(c)}</th>' for c in columns)
+    name = lambda c: html.escape(c) + (f'<br><small>{html.escape(METRIC_UNITS[c])}</small>' if c in METRIC_UNITS else '')
+    head = ''.join(f'<th>{"<b>" + name(c) + "</b>" if c == highlight else name(c)}</th>' for c in columns)
     body = ''.join('<tr>' + ''.join(f'<td>{fmt(r.get(c))}</td>' for c in columns) + '</tr>' for r in rows)
     return f'<table class="rvm-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 def compare_runs(tables: dict, metric: str, title: str = ''):
-    "One bar group per clip, one bar per evaluation in `tables` (name -> per-clip rows); returns the figure."
+    "One bar group per clip, one bar per evaluation in `tables` (name -> per-clip rows); a clip an evaluation lacks, or scored without `metric`, is marked n/a rather than drawn as 0. Returns the figure."
     clips = sorted({(r['dataset'], r['clip']) for rows in tables.values() for r in rows})
-    fig, ax = plt.subplots(figsize=(max(5, 0.5 * len(clips) * max(1, len(tables)) + 1), 3), dpi=70)
+    fig, ax = plt.subplots(figsize=(min(13, max(7, 0.45 * len(clips) * max(1, len(tables)) + 2)), 3.8), dpi=100, layout='constrained')
     width = 0.8 / max(1, len(tables))
     for i, (name, rows) in enumerate(tables.items()):
         val = {(r['dataset'], r['clip']): r.get(metric) for r in rows}
-        ax.bar(np.arange(len(clips)) + i * width, [val.get(c) or 0 for c in clips], width, label=name)
+        xs = np.arange(len(clips)) + i * width
+        have = [(x, val[c]) for x, c in zip(xs, clips) if val.get(c) is not None]
+        ax.bar([x for x, _ in have], [v for _, v in have], width, label=name)
+        for x, c in zip(xs, clips):
+            if val.get(c) is None: ax.text(x, 0, 'n/a', rotation=90, ha='center', va='bottom', fontsize=8, color='grey')
     ax.set_xticks(np.arange(len(clips)) + width * (len(tables) - 1) / 2)
-    ax.set_xticklabels([f'{d[:12]}/{c}' for d, c in clips], rotation=90, fontsize=6)
-    ax.set_title(title or metric, fontsize=10); ax.legend(fontsize=7); fig.tight_layout()
+    ax.set_xticklabels([f'{d}/{c}' for d, c in clips], rotation=35, ha='right', fontsize=9)
+    ax.set_ylabel(metric_label(metric), fontsize=10)
+    ax.set_title(title or metric, fontsize=11)
+    fig.legend(fontsize=9, loc='outside lower center', ncols=min(3, len(tables)))
+    return fig
+
+def frame_curves(per_frame: dict, dataset: str, clip: str, metric: str, title: str = ''):
+    "`metric` over the frames of one clip, a line per evaluation in `per_frame` (name -> per-frame rows); returns the figure."
+    fig, ax = plt.subplots(figsize=(12, 3.2), dpi=100, layout='constrained')
+    for name, rows in per_frame.items():
+        ys = [r.get(metric) for r in rows if r['dataset'] == dataset and r['clip'] == clip]
+        if ys: ax.plot(range(len(ys)), [np.nan if y is None else y for y in ys], lw=1.5, marker='.', label=name)
+    ax.set_xlabel('scored frame', fontsize=10); ax.set_ylabel(metric_label(metric), fontsize=10)
+    ax.set_title(title or f'{metric} over the frames of {dataset}/{clip}', fontsize=11)
+    if ax.lines: ax.legend(fontsize=9)
     return fig
 
 def worst_frames(per_frame: list[dict], dataset: str, clip: str, metric: str, k: int = 3) -> list[dict]:
@@ -167,3 +203,300 @@ def worst_frames(per_frame: list[dict], dataset: str, clip: str, metric: str, k:
     rows = [r for r in per_frame if r['dataset'] == dataset and r['clip'] == clip]
     if not rows: raise KeyError(f'no frames of {dataset}/{clip} in the table')
     return sort_rows(rows, metric)[:k]
+
+def worst_frames_panel(info: dict, rows: list[dict], dataset: str, clip: str, metric: str, title: str = ''):
+    "Predicted alpha (top) and its error against the truth (bottom, on a fixed 0-1 scale) of the frames `rows` (from `worst_frames`); `info` is the evaluation's `*_evaluation.json` (its `pred_dir` and `true_dir`). Returns the figure."
+    from rvm_nb.io import read_image
+    fig, axes = plt.subplots(2, len(rows), figsize=(max(6, 3.4 * len(rows) + 1), 5), dpi=100, squeeze=False, layout='constrained')
+    for j, r in enumerate(rows):
+        stem = Path(r['frame']).stem
+        found = sorted((Path(info['pred_dir']) / dataset / clip / 'pha').glob(stem + '.*'))
+        if not found: raise FileNotFoundError(f"no predicted alpha {stem}.* in {Path(info['pred_dir']) / dataset / clip / 'pha'}")
+        pred = read_image(found[0], 'L') / 255.
+        true = read_image(Path(info['true_dir']) / dataset / clip / 'pha' / r['frame'], 'L') / 255.
+        axes[0, j].imshow(pred, cmap='gray', vmin=0, vmax=1)
+        axes[0, j].set_title(f"{r['frame']}: {metric} " + ("n/a" if r.get(metric) is None else f"{r[metric]:.4g}"), fontsize=10)
+        im = axes[1, j].imshow(np.abs(pred - true), cmap='magma', vmin=0, vmax=1); axes[1, j].set_title('|pred − true|', fontsize=10)
+        for ax in axes[:, j]: ax.axis('off')
+    fig.colorbar(im, ax=axes, shrink=0.5, label='|Δα| (bottom row)')
+    fig.suptitle(title or f'worst frames of {dataset}/{clip} by {metric} (top: predicted alpha)', fontsize=11)
+    return fig
+
+# %% ../nbs/41_explore.ipynb #6p4mvahb
+def figure_png(fig, dpi: int = 100) -> bytes:
+    "PNG bytes of `fig`, which is closed: what the apps' image widgets show (under any matplotlib backend)."
+    buf = io.BytesIO()
+    fig.savefig(buf, format='png', dpi=dpi)
+    plt.close(fig)
+    return buf.getvalue()
+
+def figure_summary(fig) -> dict:
+    "What `fig` draws, as data: its title and, per axes, the title, bar heights, line count and image count (colour bars left out)."
+    from matplotlib.patches import Rectangle
+    sup = fig.get_suptitle() if hasattr(fig, 'get_suptitle') else (fig._suptitle.get_text() if fig._suptitle else '')
+    axes = [{'title': ax.get_title(), 'bars': [p.get_height() for p in ax.patches if isinstance(p, Rectangle)],
+             'lines': len(ax.lines), 'images': len(ax.images)} for ax in fig.axes if not hasattr(ax, '_colorbar')]
+    return {'title': sup, 'axes': axes, 'colorbars': sum(hasattr(ax, '_colorbar') for ax in fig.axes)}
+
+def _image_widget():
+    import ipywidgets as W
+    return W.Image(format='png', layout=W.Layout(max_width='100%', height='auto'))
+
+class ExplorerApp:
+    "What the explore apps share: `widget` is the app to display, `images` its picture widgets, `shown` what each picture draws now (a `figure_summary`), `status` a line of text, and `message` that text."
+    def _setup(self):
+        import ipywidgets as W
+        self.status, self.shown, self._busy, self.draws = W.HTML(), {}, False, 0
+
+    def _repr_mimebundle_(self, **kwargs): return self.widget._repr_mimebundle_(**kwargs)
+
+    def _draw(self, name: str, fig):
+        self.shown[name] = figure_summary(fig)
+        self.images[name].value = figure_png(fig)
+        self.draws += 1
+
+    def _say(self, text: str, error: bool = False):
+        self.message = text
+        self.status.value = f'<span style="color:#b00020">{html.escape(text)}</span>' if error else html.escape(text)
+
+    @contextlib.contextmanager
+    def _holding(self):
+        "Change several widgets while their observers stand still (one redraw afterwards, not one per change)."
+        busy, self._busy = self._busy, True
+        try: yield
+        finally: self._busy = busy
+
+# %% ../nbs/41_explore.ipynb #9ntdaa8l
+class DataExplorer(ExplorerApp):
+    "Browse a matting dataset clip by clip with augmentation steps switched on or off: one frame's foreground, alpha, background and composite, and the whole augmented clip as a filmstrip. The seed fixes every random draw, so one ticked step changes one thing."
+    def __init__(self,
+                 paths: DataPaths,  # dataset roots: `sample_data_paths()`, `human_data_paths()` or `load_data_paths(json)`
+                 seq_length: int = 8,  # frames per clip
+                 dataset: str = 'videomatte train',  # the dataset shown first (one of `EXPLORE_DATASETS`)
+                 size: int = 256):  # side of the square crops the augmentation makes
+        import ipywidgets as W
+        self._setup()
+        self.paths, self.seq_length, self.size, self._datasets = paths, seq_length, size, {}
+        self.dataset = W.Dropdown(options=EXPLORE_DATASETS, value=dataset, description='dataset')
+        self.clip = W.IntSlider(0, min=0, max=max(0, len(self.dataset_named(dataset)) - 1), description='clip', continuous_update=False)
+        self.frame = W.IntSlider(0, min=0, max=seq_length - 1, description='frame', continuous_update=False)
+        self.seed = W.IntText(0, description='seed', layout=W.Layout(width='180px'))
+        self.steps = {name: W.Checkbox(False, description=name, indent=False, layout=W.Layout(width='170px')) for name in AUGMENTATION_STEPS}
+        self.images = {'frame': _image_widget(), 'clip': _image_widget()}
+        for w in (self.dataset, self.clip, self.seed, *self.steps.values()): w.observe(self.redraw, names='value')
+        self.frame.observe(self.show_frame, names='value')
+        self.redraw()
+        self.widget = W.VBox([W.HBox([self.dataset, self.clip, self.frame, self.seed]),
+                              W.HBox(list(self.steps.values()), layout=W.Layout(flex_flow='row wrap')),
+                              self.status, self.images['frame'], self.images['clip']])
+
+    def dataset_named(self, name: str):
+        "The raw-frame dataset `name` (opened once)."
+        if name not in self._datasets: self._datasets[name] = open_matte_dataset(name, self.paths, self.seq_length)
+        return self._datasets[name]
+
+    def switched_on(self) -> list:
+        "The ticked augmentation steps."
+        return [name for name, box in self.steps.items() if box.value]
+
+    def redraw(self, *_):
+        "Draw the chosen clip again (dataset, clip, seed or steps changed), then both pictures."
+        if self._busy: return
+        try:
+            ds = self.dataset_named(self.dataset.value)
+            with self._holding(): self.clip.max = max(0, len(ds) - 1)  # may move the clip slider: one redraw, here
+            self.drawn = draw_clip(ds, self.clip.value, augmentation_from(self.switched_on(), self.size), self.seed.value)
+        except (OSError, ValueError, IndexError) as e:
+            return self._say(f'{self.dataset.value}: {e}', error=True)
+        on = ', '.join(self.switched_on()) or 'no augmentation'
+        self._say(f'{self.dataset.value}: clip {self.clip.value} of {len(ds)}, {self.seq_length} frames, seed {self.seed.value}, {on}')
+        self.show_frame()
+        self._draw('clip', filmstrip(composite(*self.drawn), f'composite, the whole clip ({on})'))
+
+    def show_frame(self, *_):
+        "Draw the chosen frame of the drawn clip."
+        if self._busy or not hasattr(self, 'drawn'): return
+        self._draw('frame', frame_panel(*self.drawn, t=self.frame.value,
+                                        title=f'{self.dataset.value}, clip {self.clip.value}, frame {self.frame.value}'))
+
+# %% ../nbs/41_explore.ipynb #em816fcg
+@dataclasses.dataclass(frozen=True)
+class Weights:
+    "Where a picker's network comes from: a checkpoint `source` (a file or a published name; `variant` None reads it from the file), or, with `source` None, random weights of `variant` drawn with `seed`."
+    variant: str | None  # the network variant; None: the checkpoint file says
+    source: str | Path | None = None  # a checkpoint file or published name; None: random weights
+    seed: int = 0  # the random weights' seed
+
+    @property
+    def trained(self) -> bool: return self.source is not None
+
+    def network(self):
+        "The network these weights describe (random ones are the same for the same seed)."
+        from rvm_nb.model import MattingNetwork, load_matting_network
+        if self.source is not None: return load_matting_network(self.source, self.variant)
+        with torch.random.fork_rng():  # the caller's random stream is left as it was
+            torch.manual_seed(self.seed)
+            return MattingNetwork(self.variant or 'mobilenetv3')
+
+PUBLISHED_CHOICE = "rvm_mobilenetv3 (RVM's published weights)"
+
+def weight_choices(root: str | Path | None = None, checkpoint_file: str | Path = '', published: bool | None = None,
+                   variant: str = 'mobilenetv3', seed: int = 0) -> dict:
+    "Label -> `Weights` for a checkpoint picker, the default first: `checkpoint_file` when given, then every epoch checkpoint of the runs under `root` (default `runs_dir()`; newest run first, last epoch first), RVM's published MobileNetV3 when installed (`published` None: look), and last seeded random weights of `variant`."
+    from rvm_nb.published import published_available
+    from rvm_nb.runs import epoch_checkpoints, list_runs
+    root = Path(root) if root is not None else runs_dir()
+    choices = {}
+    if checkpoint_file: choices[f'file: {checkpoint_file}'] = Weights(None, str(checkpoint_file))
+    for run in list_runs(root):
+        for k, p in reversed(epoch_checkpoints(root / run['checkpoints']).items()):
+            choices[f"{run['run']} / {p.name} (stage {run['stage']}, {run['variant']})"] = Weights(run['variant'], p)
+    if published if published is not None else published_available(): choices[PUBLISHED_CHOICE] = Weights('mobilenetv3', 'rvm_mobilenetv3')
+    choices[f'random weights ({variant}, seed {seed})'] = Weights(variant, None, seed)
+    return choices
+
+class PredictionExplorer(ExplorerApp):
+    "Pick weights (any run's checkpoint, a file, RVM's published model or seeded random weights), a clip and a frame: the source, alpha, foreground, composite over a chosen colour, the error against ground truth on a fixed scale, and the recurrent states. The network runs once per (weights, clip); frame, play, background and scale only redraw."
+    def __init__(self,
+                 clips: dict,  # name -> `EvalClip` (with `com/` source frames; `pha/` gives the error map)
+                 choices: dict,  # label -> `Weights`, the default first (`weight_choices`)
+                 downsample_ratio: float = 1.0,  # the ratio the network runs at
+                 error_scale: float = 0.25,  # the error map's colour scale, |pred − true| from 0 to this
+                 background: str = '#78ff9b'):  # the composite's background colour
+        import ipywidgets as W
+        if not clips: raise ValueError('no clips with source frames (com/) to predict')
+        if not choices: raise ValueError('no weights to choose from')
+        self._setup()
+        self.clips, self.choices, self.downsample_ratio, self._networks = dict(clips), dict(choices), downsample_ratio, {}
+        self.weights = W.Dropdown(options=list(self.choices), description='weights', layout=W.Layout(width='620px'))
+        self.path = W.Text(placeholder='any checkpoint file (.pth): a run of ours, the seed scripts\' or RVM\'s', layout=W.Layout(width='520px'))
+        self.add = W.Button(description='add this file', icon='plus')
+        self.clip = W.Dropdown(options=list(self.clips), description='clip', layout=W.Layout(width='420px'))
+        self.frame = W.IntSlider(0, min=0, max=0, description='frame', continuous_update=False)
+        self.play = W.Play(interval=400, min=0, max=0, description='play')
+        W.jslink((self.play, 'value'), (self.frame, 'value'))
+        self.background = W.ColorPicker(value=background, description='background')
+        scales = [1.0, 0.5, 0.25, 0.1]
+        self.error_scale = W.Dropdown(options=[(f'0 – {s:g}', s) for s in sorted({*scales, error_scale}, reverse=True)], value=error_scale,
+                                      description='error scale')
+        self.images = {'frame': _image_widget()}
+        for w in (self.weights, self.clip): w.observe(self.predict, names='value')
+        for w in (self.frame, self.background, self.error_scale): w.observe(self.show, names='value')
+        self.add.on_click(lambda _: self.add_file(self.path.value))
+        self.predict()
+        self.widget = W.VBox([W.HBox([self.weights, self.clip]), W.HBox([self.path, self.add]),
+                              W.HBox([self.play, self.frame, self.background, self.error_scale]), self.status, self.images['frame']])
+
+    def network(self, label: str):
+        "The network of choice `label` (loaded once)."
+        if label not in self._networks: self._networks[label] = self.choices[label].network()
+        return self._networks[label]
+
+    def add_file(self, path: str) -> bool:
+        "Add checkpoint file `path` to the picker and select it; a file that is missing or does not load is reported in the status line and nothing changes."
+        path = str(path).strip()
+        if not path: self._say('type the path of a checkpoint file first', error=True); return False
+        label = f'file: {path}'
+        if label not in self.choices:
+            from rvm_nb.published import PUBLISHED
+            if path not in PUBLISHED and not Path(path).is_file(): self._say(f'checkpoint file not found: {path}', error=True); return False
+            try: self._networks[label] = Weights(None, path).network()
+            except (OSError, ValueError, RuntimeError, KeyError) as e: self._say(f'{path} does not load: {e}', error=True); return False
+            self.choices[label] = Weights(None, path)
+            self.weights.options = [label, *[o for o in self.weights.options]]  # keeps the current value: no prediction yet
+        self.weights.value = label
+        return True
+
+    def predict(self, *_):
+        "Run the chosen network over the chosen clip (frame by frame, carrying its states), then draw."
+        if self._busy: return
+        ec = self.clips[self.clip.value]
+        names = ec.frames('com')
+        try:
+            src = torch.from_numpy(ec.read('com', names)).permute(0, 3, 1, 2)
+            true = torch.from_numpy(ec.read('pha', names))[:, None] if ec.has('pha') and ec.frames('pha') == names else None
+            pred = predict_clip(self.network(self.weights.value), src, self.downsample_ratio)
+        except (OSError, ValueError, RuntimeError, KeyError) as e:
+            return self._say(f'{self.weights.value} on {self.clip.value}: {e}', error=True)
+        self.result = {'src': src, 'true': true, 'pred': pred, 'weights': self.weights.value, 'clip': self.clip.value}
+        with self._holding():
+            self.frame.max = self.play.max = len(names) - 1
+        trained = '' if self.choices[self.weights.value].trained else ' — untrained: random weights show what the panels look like'
+        self._say(f'{len(names)} frames of {self.clip.value}' + ('' if true is not None else ' (no dense ground truth: no error map)') + trained)
+        self.show()
+
+    def show(self, *_):
+        "Draw the chosen frame of the last prediction."
+        if self._busy or getattr(self, 'result', None) is None: return
+        r = self.result
+        self._draw('frame', prediction_panel(r['src'], r['pred'], t=self.frame.value, background=self.background.value, true_pha=r['true'],
+                                             error_scale=self.error_scale.value, title=f"{r['clip']}, frame {self.frame.value}: {r['weights']}"))
+
+# %% ../nbs/41_explore.ipynb #2zota06z
+class MetricsExplorer(ExplorerApp):
+    "One or several evaluations (name -> `*_per_clip.csv`, as `list_eval_tables` finds them): the first one's per-clip table sorted by a metric, every picked evaluation's bars per clip, the chosen clip's per-frame curves, and that clip's worst frames. Every change redraws every panel from the same selection, so no panel is left showing an earlier one."
+    def __init__(self,
+                 tables: dict,  # evaluation name -> its `*_per_clip.csv` (`list_eval_tables`)
+                 metric: str | None = None):  # the metric shown first (default: the table's first)
+        import ipywidgets as W
+        if not tables: raise ValueError('no evaluations: run rvm_nb.evaluate (or evaluate_run.ipynb) first')
+        self._setup()
+        self.tables, self._rows = {k: Path(v) for k, v in tables.items()}, {}
+        self.pick = W.SelectMultiple(options=list(self.tables), value=list(self.tables)[:2], description='evaluations',
+                                     rows=min(6, len(self.tables)), layout=W.Layout(width='560px'))
+        self.metric = W.Dropdown(description='metric', layout=W.Layout(width='260px'))
+        self.descending = W.ToggleButton(value=True, description='worst first', icon='sort-amount-desc')
+        self.clip = W.Dropdown(description='clip', layout=W.Layout(width='420px'))
+        self.how_many = W.IntSlider(3, min=1, max=6, description='frames', continuous_update=False)
+        self.table = W.HTML()
+        self.images = {'bars': _image_widget(), 'curves': _image_widget(), 'worst': _image_widget()}
+        self._preferred_metric = metric
+        for w in (self.pick, self.metric, self.descending): w.observe(self.refresh, names='value')
+        for w in (self.clip, self.how_many): w.observe(self.show_clip, names='value')
+        self.refresh()
+        self.widget = W.VBox([W.HBox([self.pick, W.VBox([self.metric, self.descending])]), self.status, self.table, self.images['bars'],
+                              W.HBox([self.clip, self.how_many]), self.images['curves'], self.images['worst']])
+
+    def rows(self, name: str, per_frame: bool = False) -> list[dict]:
+        "The per-clip (or per-frame) rows of evaluation `name` (read once)."
+        key = (name, per_frame)
+        if key not in self._rows: self._rows[key] = read_table(per_frame_table(self.tables[name]) if per_frame else self.tables[name])
+        return self._rows[key]
+
+    def refresh(self, *_):
+        "Redraw everything for the picked evaluations and metric: the table, the bars, then the clip's panels."
+        if self._busy: return
+        if not self.pick.value: return self._say('pick at least one evaluation', error=True)
+        main = self.pick.value[0]
+        rows = self.rows(main)
+        with self._holding():
+            metrics = metric_columns(rows)
+            want = self.metric.value or self._preferred_metric
+            self.metric.options = metrics
+            self.metric.value = want if want in metrics else metrics[0]
+            ordered = sort_rows(rows, self.metric.value, self.descending.value)
+            keep = self.clip.value
+            self.clip.options = [f"{r['dataset']}/{r['clip']}" for r in ordered]
+            self.clip.value = keep if keep in self.clip.options else self.clip.options[0]  # else the worst clip
+        m = self.metric.value
+        self.table.value = (f'<b>{html.escape(main)}</b>: {len(rows)} clips, {"worst" if self.descending.value else "best"} first by '
+                            f'{html.escape(metric_label(m))}' + rows_html(ordered, highlight=m))
+        self._draw('bars', compare_runs({n: self.rows(n) for n in self.pick.value}, m, title=f'{metric_label(m)} per clip'))
+        self.show_clip()
+
+    def show_clip(self, *_):
+        "Redraw the chosen clip's per-frame curves (every picked evaluation) and its worst frames (the first one)."
+        if self._busy or not self.clip.value: return
+        main, m = self.pick.value[0], self.metric.value
+        d, c = self.clip.value.split('/', 1)
+        try: per_frame = {n: self.rows(n, per_frame=True) for n in self.pick.value}
+        except FileNotFoundError as e: return self._say(str(e), error=True)
+        self._draw('curves', frame_curves(per_frame, d, c, m))
+        worst = worst_frames(per_frame[main], d, c, m, k=self.how_many.value)
+        info_path = self.tables[main].with_name(self.tables[main].name.replace('_per_clip.csv', '_evaluation.json'))
+        self._say(f'{main}, {self.clip.value}: worst frames ' + ', '.join(f"{r['frame']} ({r[m]:.4g})" for r in worst if r.get(m) is not None))
+        if not info_path.is_file():  # evaluations from before the folders were recorded: the list only
+            self.images['worst'].value, self.shown['worst'] = b'', {'title': f'{info_path.name} not found: no images', 'axes': []}
+            return
+        self._draw('worst', worst_frames_panel(json.loads(info_path.read_text()), worst, d, c, m,
+                                               title=f'{main}: worst frames of {self.clip.value} by {m} (top: predicted alpha)'))

@@ -11,8 +11,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 # %% auto #0
-__all__ = ['TERMS', 'read_metrics', 'series', 'plot_training_curves', 'show', 'read_table', 'metric_columns', 'plot_clip_bars',
-           'plot_frame_curves', 'compare_evaluations']
+__all__ = ['TERMS', 'METRIC_UNITS', 'read_metrics', 'series', 'plot_training_curves', 'show', 'metric_label', 'read_table',
+           'metric_columns', 'plot_clip_bars', 'plot_frame_curves', 'compare_evaluations']
 
 # %% ../nbs/40_viz.ipynb #d5bf7e1a
 def read_metrics(path: str | Path) -> list[dict]:
@@ -61,6 +61,15 @@ def show(fig, dpi: int | None = None) -> None:
     display(Image(buf.getvalue()))
 
 # %% ../nbs/40_viz.ipynb #e02f1b68
+# RVM's evaluation scripts scale every metric so its numbers are a few units wide; a reader needs the factor
+METRIC_UNITS = {'pha_mad': 'mean |Δα| ×1e3', 'pha_mse': 'mean Δα² ×1e3', 'pha_grad': 'Σ gradient error ÷1e3',
+                'pha_conn': 'Σ connectivity error ÷1e3', 'pha_dtssd': 'dtSSD ×1e2', 'fgr_mad': 'mean |ΔF| ×1e3 (α>0)',
+                'fgr_mse': 'mean ΔF² ×1e3 (α>0)'}
+
+def metric_label(metric: str) -> str:
+    "`metric` with its unit and RVM's scale factor, e.g. 'pha_mad (mean |Δα| ×1e3)'; unknown columns as they are."
+    return f'{metric} ({METRIC_UNITS[metric]})' if metric in METRIC_UNITS else metric
+
 def read_table(path: str | Path) -> list[dict]:
     "Rows of a CSV written by `rvm_nb.evaluate`, metric columns as floats (None where empty)."
     import csv
@@ -78,32 +87,32 @@ def metric_columns(rows: list[dict]) -> list[str]:
     return [k for k in rows[0] if k not in ('dataset', 'clip', 'frame', 'frames')] if rows else []
 
 def plot_clip_bars(rows: list[dict], metrics: list | None = None, title: str = ''):
-    "One panel per metric, a bar per clip (coloured by dataset); returns the figure."
+    "One panel per metric (its unit and scale on the axis), a bar per clip coloured by dataset; returns the figure."
     metrics = metrics or metric_columns(rows)
     datasets = sorted({r['dataset'] for r in rows})
     colours = {d: plt.cm.tab10(i % 10) for i, d in enumerate(datasets)}
-    fig, axes = plt.subplots(1, len(metrics), figsize=(2.6 * len(metrics) + 1, 2.8), dpi=70, squeeze=False)
-    labels = [f"{r['dataset'][:12]}/{r['clip']}" for r in rows]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(min(14, 3.2 * len(metrics) + 1), 3.6), dpi=100, squeeze=False, layout='constrained')
+    labels = [f"{r['dataset']}/{r['clip']}" for r in rows]
     for ax, m in zip(axes[0], metrics):
         vals = [r[m] if r[m] is not None else 0 for r in rows]
         ax.bar(range(len(rows)), vals, color=[colours[r['dataset']] for r in rows])
-        ax.set_title(m, fontsize=9); ax.set_xticks(range(len(rows)))
-        ax.set_xticklabels(labels, rotation=90, fontsize=6)
+        ax.set_title(m, fontsize=10); ax.set_ylabel(METRIC_UNITS.get(m, ''), fontsize=9); ax.set_xticks(range(len(rows)))
+        ax.set_xticklabels(labels, rotation=60, ha='right', fontsize=8)
     handles = [plt.Rectangle((0, 0), 1, 1, color=colours[d]) for d in datasets]
-    fig.legend(handles, datasets, fontsize=7, loc='upper right'); fig.suptitle(title, fontsize=10); fig.tight_layout()
+    fig.legend(handles, datasets, fontsize=9, loc='outside upper right'); fig.suptitle(title, fontsize=11)
     return fig
 
 def plot_frame_curves(rows: list[dict], metric: str, clips: list | None = None, title: str = ''):
     "`metric` against the frame for each (dataset, clip) in `clips` (default: all); returns the figure."
     keys = clips or sorted({(r['dataset'], r['clip']) for r in rows})
-    fig, ax = plt.subplots(figsize=(6, 2.6), dpi=70)
+    fig, ax = plt.subplots(figsize=(9, 3.4), dpi=100, layout='constrained')
     for d, c in keys:
         ys = [r[metric] for r in rows if r['dataset'] == d and r['clip'] == c]
         ax.plot(range(len(ys)), ys, label=f'{d}/{c}', lw=1)
-    ax.set_xlabel('scored frame'); ax.set_ylabel(metric); ax.set_title(title or metric, fontsize=10)
-    if len(keys) <= 10: ax.legend(fontsize=6)
-    fig.tight_layout()
+    ax.set_xlabel('scored frame'); ax.set_ylabel(metric_label(metric)); ax.set_title(title or metric, fontsize=11)
+    if len(keys) <= 10: ax.legend(fontsize=8)
     return fig
+
 
 # %% ../nbs/40_viz.ipynb #c0mpare2
 def _alpha(folder: Path, name: str):

@@ -17,7 +17,19 @@ from rvm_nb.distributed import free_port
 ROOT = Path(__file__).resolve().parents[1]
 BROWSER = ROOT / 'tests' / 'browser'
 SCREENS = ROOT / 'runs' / 'screens'
-EXPLORE = {'explore_data.ipynb': 'frame', 'explore_predictions.ipynb': 'frame', 'explore_metrics.ipynb': 'frames'}
+# each notebook's app, driven as a user would: (widget, label[, option index], pictures that must redraw)
+EXPLORE = {
+    'explore_data.ipynb': [{'widget': 'hslider', 'label': 'frame'},
+                           {'widget': 'checkbox', 'label': 'horizontal flip', 'redraws': 2},
+                           {'widget': 'dropdown', 'label': 'dataset', 'index': 2, 'redraws': 2}],
+    'explore_predictions.ipynb': [{'widget': 'hslider', 'label': 'frame'},
+                                  {'widget': 'dropdown', 'label': 'weights', 'index': 'next'},
+                                  {'widget': 'dropdown', 'label': 'error scale', 'index': 0}],
+    'explore_metrics.ipynb': [{'widget': 'dropdown', 'label': 'metric', 'index': 1, 'redraws': 3},
+                              {'widget': 'dropdown', 'label': 'clip', 'index': 'next', 'redraws': 2},
+                              {'widget': 'hslider', 'label': 'frames'}],
+}
+PICTURES = {'explore_data.ipynb': 2, 'explore_predictions.ipynb': 1, 'explore_metrics.ipynb': 3}
 
 
 def _require_tools():
@@ -56,16 +68,17 @@ def lab(tmp_path_factory):
 
 
 @pytest.mark.parametrize('notebook', list(EXPLORE))
-def test_explore_notebook_runs_and_reacts_to_its_slider(lab, notebook):
+def test_explore_app_redraws_what_the_user_changes(lab, notebook):
     SCREENS.mkdir(parents=True, exist_ok=True)
     out = SCREENS / notebook.replace('.ipynb', '')
     r = subprocess.run(['node', 'lab.mjs', '--url', lab['url'], '--token', lab['token'], '--notebook', notebook,
-                        '--slider', EXPLORE[notebook], '--out', str(out)], cwd=BROWSER, capture_output=True, text=True, timeout=900)
+                        '--actions', json.dumps(EXPLORE[notebook]), '--out', str(out)], cwd=BROWSER, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
     result = json.loads(r.stdout.strip().splitlines()[-1])
     assert result['ok'], result
-    assert result['changed'] and result['before'] > 1000 and result['after'] > 1000
-    assert (SCREENS / f"{notebook.replace('.ipynb', '')}-after.png").stat().st_size > 10_000
+    assert result['images'] == PICTURES[notebook], result
+    assert min(result['widths']) > 600, result  # readable: pictures drawn at the notebook's width, not thumbnails
+    for k in range(len(EXPLORE[notebook]) + 1): assert Path(f'{out}-{k}.png').stat().st_size > 10_000
 
 
 def test_docs_pages_render_with_their_api(tmp_path):

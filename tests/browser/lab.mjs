@@ -1,14 +1,23 @@
-// Open a notebook in JupyterLab, run all cells, move a slider, and check that the widget's output image changed.
-// Prints one JSON line: {ok, before, after, errors, seconds}; screenshots <out>-before.png and <out>-after.png.
+// Open a notebook in JupyterLab, run all cells, then act on its app as a user would: each action (move a slider,
+// pick a dropdown option, tick a checkbox) must redraw at least `redraws` of the app's pictures, leave every picture
+// loaded and the status line free of errors. Prints one JSON line: {ok, images, steps: [{action, changed, ...}], errors,
+// seconds}; screenshots <out>-0.png (after the run) and <out>-<k>.png after action k.
 import { launch, args } from './common.mjs';
 
 const a = args();
+const actions = JSON.parse(a.actions || '[]');
+const wait = +(a.timeout || 300) * 1000;
 const t0 = Date.now();
-const result = { notebook: a.notebook, ok: false, errors: [] };
+const result = { notebook: a.notebook, ok: false, errors: [], steps: [] };
 const browser = await launch();
 let page;
+const visible = '.jp-NotebookPanel:not(.lm-mod-hidden)';
+const pictures = () => page.evaluate(sel => [...document.querySelectorAll(sel + ' .widget-image')]
+  .map(e => ({ src: e.getAttribute('src') || '', w: e.naturalWidth, shown: e.getBoundingClientRect().width })), visible);
+const idle = () => page.waitForFunction(() => window.jupyterapp.shell.currentWidget.sessionContext.session?.kernel?.status === 'idle',
+  null, { timeout: wait });
 try {
-  page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  page = await browser.newPage({ viewport: { width: 1500, height: 1100 } });
   page.on('pageerror', e => result.errors.push('page error: ' + e.message));
   // a workspace of its own, reset: no tabs restored from an earlier notebook's session
   const ws = a.notebook.replace(/\W/g, '-');
@@ -22,35 +31,48 @@ try {
   await page.evaluate(() => window.jupyterapp.commands.execute('notebook:run-all-cells'));
   // the "get notified about Jupyter news?" toast covers the outputs in screenshots: answer it when it shows
   page.locator('.jp-toast-button', { hasText: 'No' }).click({ timeout: 15000 }).catch(() => {});
-  const panel = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden)');  // the visible notebook only
-  const slider = panel.locator('.widget-hslider', { hasText: a.slider }).first();
-  await slider.waitFor({ timeout: +(a.timeout || 300) * 1000 });
-  const image = panel.locator('.widget-output img').first();
-  await image.waitFor({ timeout: +(a.timeout || 300) * 1000 });
-  await page.waitForFunction(() => window.jupyterapp.shell.currentWidget.sessionContext.session?.kernel?.status === 'idle',
-    null, { timeout: +(a.timeout || 300) * 1000 });
-  // every image the widgets show, in order: the slider must change at least one of them
-  const images = () => panel.locator('.widget-output img').evaluateAll(els => els.map(e => e.getAttribute('src')).join('|'));
-  const before = await images();
-  result.before = before.length;
-  await slider.scrollIntoViewIfNeeded();
-  await page.screenshot({ path: `${a.out}-before.png` });
-  const handle = slider.locator('.noUi-handle').first();
-  await handle.focus();
-  await page.keyboard.press('ArrowRight');
-  await page.waitForFunction(([old]) => {
-    const now = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .widget-output img')].map(e => e.getAttribute('src')).join('|');
-    return now !== old && !now.includes('undefined');
-  }, [before], { timeout: 120000 });
-  await page.waitForTimeout(1000);
-  const after = await images();
-  result.after = after.length;
-  result.changed = after !== before;
-  result.readout = await slider.locator('.widget-readout').first().innerText();
+  const panel = page.locator(visible);
+  await panel.locator('.widget-image').first().waitFor({ timeout: wait });
+  await idle();
+  await page.waitForTimeout(1500);
+  let before = await pictures();
+  result.images = before.length;
+  result.widths = before.map(p => p.shown);
+  await panel.locator('.widget-image').first().scrollIntoViewIfNeeded();
+  await page.screenshot({ path: `${a.out}-0.png` });
+  for (const [k, act] of actions.entries()) {
+    const box = panel.locator(`.widget-${act.widget}`, { hasText: act.label }).first();
+    await box.scrollIntoViewIfNeeded();
+    if (act.widget === 'hslider') {
+      await box.locator('.noUi-handle').first().focus();
+      await page.keyboard.press('ArrowRight');
+    } else if (act.widget === 'dropdown') {
+      const select = box.locator('select');  // index 'next': the option after the chosen one (the app may reorder options)
+      const index = act.index === 'next' ? await select.evaluate(e => (e.selectedIndex + 1) % e.options.length) : act.index;
+      await select.selectOption({ index });
+    } else if (act.widget === 'checkbox') {
+      await box.locator('input').check();
+    } else throw new Error('unknown action ' + JSON.stringify(act));
+    const need = act.redraws || 1;
+    await page.waitForFunction(([sel, old, need]) => {
+      const now = [...document.querySelectorAll(sel + ' .widget-image')];
+      return now.length === old.length && now.filter((e, i) => e.getAttribute('src') !== old[i]).length >= need &&
+        now.every(e => e.complete && e.naturalWidth > 0);
+    }, [visible, before.map(p => p.src), need], { timeout: wait });
+    await idle();
+    await page.waitForTimeout(800);
+    const after = await pictures();
+    const status = await panel.locator('.widget-html').allInnerTexts();
+    const errors = await panel.locator('.widget-html span[style*="b00020"]').allInnerTexts();
+    result.steps.push({ action: act, changed: after.filter((p, i) => p.src !== before[i].src).length,
+                        blank: after.filter(p => !p.w).length, errors, status: status.join(' | ').slice(0, 300) });
+    await page.screenshot({ path: `${a.out}-${k + 1}.png` });
+    before = after;
+  }
   const tracebacks = await panel.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"], .jp-RenderedText[data-mime-type="application/vnd.jupyter.error"]').allInnerTexts();
   result.errors.push(...tracebacks.filter(t => /Traceback|Error/.test(t)).map(t => t.slice(0, 500)));
-  await page.screenshot({ path: `${a.out}-after.png` });
-  result.ok = result.changed && result.errors.length === 0;
+  result.ok = result.errors.length === 0 && result.steps.length === actions.length &&
+    result.steps.every(s => s.changed >= (s.action.redraws || 1) && !s.blank && !s.errors.length);
 } catch (e) {
   result.errors.push(String(e).slice(0, 1000));
   if (page) await page.screenshot({ path: `${a.out}-failed.png` }).catch(() => {});
