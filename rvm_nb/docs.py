@@ -20,9 +20,9 @@ from .config import project_root
 
 # %% auto #0
 __all__ = ['doc_notebooks', 'split_frontmatter', 'source_page', 'clean_markdown', 'prepare_cells', 'show_doc_entry',
-           'order_show_docs', 'documented_object', 'parameter_table', 'improve_entry', 'improve_entries', 'nav_bar',
-           'render_page', 'readme_markdown', 'write_source_pages', 'build_docs', 'execute_notebook',
-           'resolve_notebooks', 'main']
+           'order_show_docs', 'documented_object', 'parameter_table', 'source_line', 'improve_entry', 'improve_entries',
+           'exported_module', 'nav_bar', 'render_page', 'readme_markdown', 'write_source_pages', 'build_docs',
+           'execute_notebook', 'resolve_notebooks', 'main']
 
 # %% ../nbs/90_docs.ipynb #be719a0f
 def doc_notebooks(nbs_path: str | Path | None = None) -> list[Path]:
@@ -92,7 +92,7 @@ def prepare_cells(nb) -> None:
     nb.cells = kept
 
 # %% ../nbs/90_docs.ipynb #edjkgwi8
-_DOC_HEAD = re.compile(r'\[source\]\(\S*?/blob/[^/\s]+/(\S+?)#L(\d+)\)(?:\{[^}]*\})?\s*#{2,4}\s+(\S+)')
+_DOC_HEAD = re.compile(r'\[source\]\(\S*?/blob/[^/\s]+/(\S+?)#L(\d+)\)(?:\{[^}]*\})?\s*(?:<a id="[^"]*"></a>\s*)?#{2,4}\s+(\S+)')
 
 def show_doc_entry(md: str) -> dict | None:
     "`{file, line, name}` of the entry `show_doc` rendered as Markdown `md` (None for any other Markdown)."
@@ -144,12 +144,24 @@ def parameter_table(obj) -> str:
         rows.append(f'| **{kind.get(p.kind, "")}{p.name}** | {_cell(str(tp))} | {_cell(default)} | {_cell(notes.get(p.name) or "")} |')
     return '\n'.join(rows)
 
-def improve_entry(md: str) -> str:
-    "A `show_doc` entry as a reader wants it: a class signature says `class`, and a parameter table follows the docstring unless nbdev wrote one."
+def source_line(obj) -> tuple | None:
+    "`(file relative to the project, first line)` of `obj`'s source (a decorated function: its first decorator); None outside the project."
+    import inspect
+    try:
+        target = inspect.unwrap(obj)
+        file, line = inspect.getsourcefile(target), inspect.getsourcelines(target)[1]
+        return Path(file).resolve().relative_to(project_root().resolve()).as_posix(), line
+    except (TypeError, OSError, ValueError): return None
+
+def improve_entry(md: str, module: str | None = None) -> str:
+    "A `show_doc` entry as a reader wants it: its source link at the object's own line (`module`, the page's `rvm_nb` module, is looked in first: nbdev links a name that several modules define, such as `main`, to one of them), a class signature that says `class`, and a parameter table after the docstring unless nbdev wrote one."
     e = show_doc_entry(md)
-    obj = documented_object(e['file'], e['name']) if e else None
+    obj = documented_object(f'rvm_nb/{module}.py', e['name']) if e and module else None
+    obj = obj if obj is not None else documented_object(e['file'], e['name']) if e else None
     if obj is None: return md
     import inspect
+    where = source_line(obj)
+    if where and where != (e['file'], e['line']): md = md.replace(f"/{e['file']}#L{e['line']})", f'/{where[0]}#L{where[1]})', 1)
     short = e['name'].split('.')[-1]
     if inspect.isclass(obj): md = md.replace(f'def {short}(', f'class {short}(', 1)
     # the parameters' comments are in the table: the signature keeps only the code
@@ -160,13 +172,19 @@ def improve_entry(md: str) -> str:
         md = md.rstrip('\n') + '\n\n' + table + '\n'
     return md
 
-def improve_entries(nb) -> None:
-    "`order_show_docs`, then `improve_entry` on every `show_doc` output of `nb` (in place)."
-    order_show_docs(nb)
+def improve_entries(nb, module: str | None = None) -> None:
+    "`improve_entry` on every `show_doc` output of `nb` (the page of `rvm_nb.<module>`), then `order_show_docs` (in place)."
     for cell in nb.cells:
         if _doc_markdown(cell) is None: continue
         for out in cell.outputs:
-            if 'text/markdown' in out.get('data', {}): out['data']['text/markdown'] = improve_entry(''.join(out['data']['text/markdown']))
+            if 'text/markdown' in out.get('data', {}): out['data']['text/markdown'] = improve_entry(''.join(out['data']['text/markdown']), module)
+    order_show_docs(nb)
+
+def exported_module(path: str | Path) -> str | None:
+    "The module notebook `path` exports to (its `#| default_exp`), or None."
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type == 'code' and (m := re.search(r'^#\|\s*default_exp\s+(\S+)', cell.source, re.M)): return m[1]
+    return None
 
 # %% ../nbs/90_docs.ipynb #face25eb
 _CSS = '''<style>
@@ -243,7 +261,7 @@ def build_docs(dest: str | Path | None = None, readme: bool = True, verbose: boo
     titles = ['home' if f == 'index.html' else m.get('title', f[:-5]) for f, m in zip(files, metas)]
     pages = []
     for (p, nb), m, f, t in zip(nbs, metas, files, titles):
-        improve_entries(nb)
+        improve_entries(nb, exported_module(p))
         prepare_cells(nb)
         pages.append(dest / f)
         page = render_page(nb, m.get('title', t), nav_bar(list(zip(titles, files)), f), m.get('description', ''))
@@ -261,6 +279,12 @@ def _skipped(cell, skip_flags: set) -> bool:
     flags = {m[1] for m in re.finditer(r'^\s*#\|\s*([\w-]+)\s*$', cell.source, re.M)}
     return opts.get('eval') == 'false' or bool(flags & skip_flags) or 'nbdev_export' + '(' in cell.source  # split: nbdev_test skips cells containing the literal
 
+_KERNEL_NOISE = re.compile(r'^(\[IPKernelApp\] WARNING \| Kernel is running over TCP[^\n]*\n?)+$')
+
+def _kernel_noise(out) -> bool:
+    "A stderr stream holding nothing but the warning every kernel a cell starts (papermill, nbclient) prints."
+    return out.get('output_type') == 'stream' and out.get('name') == 'stderr' and bool(_KERNEL_NOISE.match(''.join(out.get('text', ''))))
+
 def execute_notebook(path: str | Path, timeout: int = 1200, skip_flags: tuple = ('slow', 'gpu', 'notest')) -> Path:
     "Run notebook `path` in a fresh kernel, save its outputs in place, clean it; raises on a failing cell."
     from nbclient import NotebookClient
@@ -273,7 +297,7 @@ def execute_notebook(path: str | Path, timeout: int = 1200, skip_flags: tuple = 
     NotebookClient(run, timeout=timeout, kernel_name='python3', resources={'metadata': {'path': str(path.parent)}}).execute()
     for i, (old, new) in enumerate(zip(nb.cells, run.cells)):
         if old.cell_type == 'code':
-            old.outputs = [] if i in skipped else new.outputs
+            old.outputs = [] if i in skipped else [o for o in new.outputs if not _kernel_noise(o)]
             old.execution_count = None if i in skipped else new.execution_count
     nbformat.write(nb, path)
     nbdev_clean.__wrapped__(fname=str(path))

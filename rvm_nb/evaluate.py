@@ -251,10 +251,11 @@ def sample_eval_set(dest: str | Path | None = None, progress: bool = False) -> P
 
 def latest_checkpoint(checkpoint_dir: str | Path) -> Path:
     "The `epoch-K.pth` with the largest K in `checkpoint_dir`."
+    from rvm_nb.runs import epoch_checkpoints  # the one reader of epoch-K.pth names
     folder = Path(checkpoint_dir)
-    found = sorted(folder.glob('epoch-*.pth'), key=lambda p: int(p.stem.split('-')[1]) if p.stem.split('-')[1].isdigit() else -1)
+    found = epoch_checkpoints(folder) if folder.is_dir() else {}
     if not found: raise FileNotFoundError(f'no epoch-K.pth checkpoints in {folder}')
-    return found[-1]
+    return found[max(found)]
 
 # %% ../nbs/31_evaluate.ipynb #a2bcc9d4
 def main(argv=None):

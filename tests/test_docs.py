@@ -60,6 +60,29 @@ def test_module_page_shows_its_api(site, nb_path, module):
     assert not re.search(r'<script[^>]+src="https?://', page), 'page loads a script from another host'
 
 
+def _text(page: str) -> str:
+    import html
+    return html.unescape(re.sub(r'<[^>]+>', '', page))
+
+
+def test_api_entries_read_in_source_order_as_classes_with_tables_and_source_links(site):
+    page = (site[0] / 'explore.html').read_text()
+    names = ['open_matte_dataset', 'augmentation_from', 'draw_clip', 'composite']  # one exported cell, in source order
+    pos = [page.index(f'id="{n}"') for n in names]
+    assert pos == sorted(pos), dict(zip(names, pos))
+    text = _text(page)
+    assert 'class PredictionExplorer(' in text and 'def PredictionExplorer(' not in text
+    assert re.search(r'error_scale\s*float\s*0\.25\s*the error map', text), 'no parameter table for PredictionExplorer'
+    assert re.search(r'seq_length\s*int\s*8', _text((site[0] / 'explore.html').read_text()))
+    links = re.findall(r'href="(src/rvm_nb/explore\.py\.html)#L-(\d+)"', page)
+    assert len(links) >= 10, links
+    source = (ROOT / 'rvm_nb' / 'explore.py').read_text().splitlines()
+    target = (site[0] / links[0][0]).read_text()
+    for _, line in links:  # each link lands on the line that starts its entry
+        assert f'id="L-{line}"' in target
+        assert re.match(r'\s*(@|def |class |[A-Z_]+ =)', source[int(line) - 1]), (line, source[int(line) - 1])
+
+
 def test_readme_is_generated_from_index():
     from rvm_nb.docs import readme_markdown
     assert (ROOT / 'README.md').read_text() == readme_markdown(ROOT / 'nbs' / 'index.ipynb'), \
