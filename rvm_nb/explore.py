@@ -206,14 +206,11 @@ def worst_frames(per_frame: list[dict], dataset: str, clip: str, metric: str, k:
 
 def worst_frames_panel(info: dict, rows: list[dict], dataset: str, clip: str, metric: str, title: str = ''):
     "Predicted alpha (top) and its error against the truth (bottom, on a fixed 0-1 scale) of the frames `rows` (from `worst_frames`); `info` is the evaluation's `*_evaluation.json` (its `pred_dir` and `true_dir`). Returns the figure."
-    from rvm_nb.io import read_image
+    from rvm_nb.viz import _alpha  # the reader compare_evaluations uses: a frame by its stem, .png or .jpg
     fig, axes = plt.subplots(2, len(rows), figsize=(max(6, 3.4 * len(rows) + 1), 5), dpi=100, squeeze=False, layout='constrained')
     for j, r in enumerate(rows):
-        stem = Path(r['frame']).stem
-        found = sorted((Path(info['pred_dir']) / dataset / clip / 'pha').glob(stem + '.*'))
-        if not found: raise FileNotFoundError(f"no predicted alpha {stem}.* in {Path(info['pred_dir']) / dataset / clip / 'pha'}")
-        pred = read_image(found[0], 'L') / 255.
-        true = read_image(Path(info['true_dir']) / dataset / clip / 'pha' / r['frame'], 'L') / 255.
+        pred = _alpha(Path(info['pred_dir']) / dataset / clip / 'pha', r['frame'])
+        true = _alpha(Path(info['true_dir']) / dataset / clip / 'pha', r['frame'])
         axes[0, j].imshow(pred, cmap='gray', vmin=0, vmax=1)
         axes[0, j].set_title(f"{r['frame']}: {metric} " + ("n/a" if r.get(metric) is None else f"{r[metric]:.4g}"), fontsize=10)
         im = axes[1, j].imshow(np.abs(pred - true), cmap='magma', vmin=0, vmax=1); axes[1, j].set_title('|pred − true|', fontsize=10)
