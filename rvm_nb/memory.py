@@ -16,9 +16,9 @@ import torch
 from .config import TrainConfig, merge_config
 
 # %% auto #0
-__all__ = ['PROCESS_OVERHEAD_GIB', 'TRANSIENT_FACTOR', 'SMALL_PIXELS', 'MEMORY_COLUMNS', 'saved_activation_bytes',
-           'activation_lines', 'memory_estimate', 'measure_step', 'available_memory_gib', 'DoesNotFit', 'check_memory',
-           'bench_memory']
+__all__ = ['MARGIN_GIB', 'TRANSIENT_FACTOR', 'SMALL_PIXELS', 'MEMORY_COLUMNS', 'saved_activation_bytes', 'measure_step',
+           'activation_lines', 'process_overhead_gib', 'memory_estimate', 'available_memory_gib', 'DoesNotFit',
+           'check_memory', 'bench_memory']
 
 # %% ../nbs/23_memory.ipynb #e53d2acf
 def saved_activation_bytes(model: torch.nn.Module, src: torch.Tensor, ratio: float = 1.0, segmentation: bool = False) -> int:
@@ -37,44 +37,6 @@ def saved_activation_bytes(model: torch.nn.Module, src: torch.Tensor, ratio: flo
             loss = matting_loss(fgr, pha, src, src[:, :, :1])['total']
     del loss
     return sum(seen.values())
-
-# %% ../nbs/23_memory.ipynb #4920fa06
-PROCESS_OVERHEAD_GIB = 1.0   # interpreter, torch and the built network before the first step (measured: 0.74 GiB; the rest is margin)
-TRANSIENT_FACTOR = 1.25      # backward's gradients and temporaries on top of the saved tensors (calibrated below)
-_PROBE_SIZES = (96, 160)      # small square inputs for the lines (T = 2)
-
-def _line(xs, ys) -> tuple:
-    "Least-squares `(a, b...)` of ys = a + b x (x a number or a tuple of numbers)."
-    X = np.array([[1., *np.atleast_1d(x)] for x in xs]); return tuple(np.linalg.lstsq(X, np.array(ys, float), rcond=None)[0])
-
-@functools.lru_cache(maxsize=None)
-def activation_lines(variant: str, checkpointing: bool = False, high_res: bool = False) -> dict:
-    "Parameter count and fitted lines (bytes vs frames x pixels) of each training pass of `variant`, measured once per process."
-    from rvm_nb.model import MattingNetwork
-    torch.manual_seed(0)
-    net = MattingNetwork(variant, **({'with_cp': True} if checkpointing else {})).train()
-    probe = lambda s, r=1.0, seg=False: saved_activation_bytes(net, torch.rand(1, 2, 3, s, s), r, seg)
-    px = [2 * s * s for s in _PROBE_SIZES]
-    out = {'params': sum(p.numel() for p in net.parameters()), 'lr': _line(px, [probe(s) for s in _PROBE_SIZES]),
-           'seg': _line(px, [probe(s, seg=True) for s in _PROBE_SIZES])}
-    if high_res:  # the network at ratio x size and the refiner at the full size: two slopes
-        pts = [(256, 0.5), (256, 0.25), (192, 0.5)]
-        out['hr'] = _line([(2 * (s * r) ** 2, 2 * s * s) for s, r in pts], [probe(s, r) for s, r in pts])
-    return out
-
-def memory_estimate(cfg: TrainConfig) -> dict:
-    "Estimated peak memory of a training iteration of `cfg`, in GiB: `state`, one entry per pass, `peak` (lines measured on small inputs)."
-    L = activation_lines(cfg.model_variant, cfg.gradient_checkpointing, cfg.train_hr)
-    B, T, s = cfg.batch_size_per_gpu, cfg.seq_length_lr, cfg.resolution_lr  # crops are at most the sample size
-    out = {'state': 16 * L['params'] / 2**30, 'lr_pass': (L['lr'][0] + L['lr'][1] * B * T * s * s) / 2**30,
-           'seg_pass': (L['seg'][0] + L['seg'][1] * B * T * s * s) / 2**30}
-    if cfg.train_hr:
-        a, b, c = L['hr']; s, T = cfg.resolution_hr, cfg.seq_length_hr
-        out['hr_pass'] = (a + b * B * T * (s * cfg.downsample_ratio) ** 2 + c * B * T * s * s) / 2**30
-    if cfg.dtype == 'float64': out = {k: 2 * v for k, v in out.items()}  # measured in float32
-    passes = max(v for k, v in out.items() if k.endswith('_pass'))
-    out['peak'] = out['state'] + PROCESS_OVERHEAD_GIB + TRANSIENT_FACTOR * passes
-    return {k: round(v, 2) for k, v in out.items()}
 
 # %% ../nbs/23_memory.ipynb #915aa0e2
 _STEP = """
@@ -102,6 +64,53 @@ def measure_step(cfg: TrainConfig) -> dict:
     if r.returncode != 0: raise RuntimeError(f'measuring {cfg.model_variant} failed: {r.stderr[-2000:]}')
     kib, secs = r.stdout.split()[-2:]
     return {'peak_gib': round(int(kib) / 2**20, 2), 'step_s': round(float(secs), 1)}
+
+# %% ../nbs/23_memory.ipynb #4920fa06
+MARGIN_GIB = 0.15            # run-to-run spread of the resident peak of one and the same step (~0.05 GiB here), and then some
+TRANSIENT_FACTOR = 1.25      # backward's gradients and temporaries on top of the saved tensors (calibrated below)
+_PROBE_SIZES = (96, 160)      # small square inputs for the lines (T = 2)
+_BASE_CLIP = dict(batch_size_per_gpu=1, seq_length_lr=2, resolution_lr=64)  # the tiny step that measures what a process holds besides
+
+def _line(xs, ys) -> tuple:
+    "Least-squares `(a, b...)` of ys = a + b x (x a number or a tuple of numbers)."
+    X = np.array([[1., *np.atleast_1d(x)] for x in xs]); return tuple(np.linalg.lstsq(X, np.array(ys, float), rcond=None)[0])
+
+@functools.lru_cache(maxsize=None)
+def activation_lines(variant: str, checkpointing: bool = False, high_res: bool = False) -> dict:
+    "Parameter count and fitted lines (bytes vs frames x pixels) of each training pass of `variant`, measured once per process."
+    from rvm_nb.model import MattingNetwork
+    torch.manual_seed(0)
+    net = MattingNetwork(variant, **({'with_cp': True} if checkpointing else {})).train()
+    probe = lambda s, r=1.0, seg=False: saved_activation_bytes(net, torch.rand(1, 2, 3, s, s), r, seg)
+    px = [2 * s * s for s in _PROBE_SIZES]
+    out = {'params': sum(p.numel() for p in net.parameters()), 'lr': _line(px, [probe(s) for s in _PROBE_SIZES]),
+           'seg': _line(px, [probe(s, seg=True) for s in _PROBE_SIZES])}
+    if high_res:  # the network at ratio x size and the refiner at the full size: two slopes
+        pts = [(256, 0.5), (256, 0.25), (192, 0.5)]
+        out['hr'] = _line([(2 * (s * r) ** 2, 2 * s * s) for s, r in pts], [probe(s, r) for s, r in pts])
+    return out
+
+@functools.lru_cache(maxsize=None)
+def process_overhead_gib(variant: str, checkpointing: bool = False) -> float:
+    "What a training process of `variant` holds besides its state and activations, in GiB, measured once per process: the resident peak of a fresh process running one step on a tiny clip (`measure_step`), less the state and that step's estimated pass."
+    cfg = merge_config(TrainConfig(), model_variant=variant, gradient_checkpointing=checkpointing, train_hr=False, checkpoint=None, **_BASE_CLIP)
+    L, px = activation_lines(variant, checkpointing), _BASE_CLIP['seq_length_lr'] * _BASE_CLIP['resolution_lr'] ** 2
+    state, tiny_pass = 16 * L['params'] / 2**30, (L['lr'][0] + L['lr'][1] * px) / 2**30
+    return max(0.0, measure_step(cfg)['peak_gib'] - state - TRANSIENT_FACTOR * tiny_pass)
+
+def memory_estimate(cfg: TrainConfig) -> dict:
+    "Estimated peak memory of a training iteration of `cfg`, in GiB: `state`, one entry per pass, `peak` (lines measured on small inputs)."
+    L = activation_lines(cfg.model_variant, cfg.gradient_checkpointing, cfg.train_hr)
+    B, T, s = cfg.batch_size_per_gpu, cfg.seq_length_lr, cfg.resolution_lr  # crops are at most the sample size
+    out = {'state': 16 * L['params'] / 2**30, 'lr_pass': (L['lr'][0] + L['lr'][1] * B * T * s * s) / 2**30,
+           'seg_pass': (L['seg'][0] + L['seg'][1] * B * T * s * s) / 2**30}
+    if cfg.train_hr:
+        a, b, c = L['hr']; s, T = cfg.resolution_hr, cfg.seq_length_hr
+        out['hr_pass'] = (a + b * B * T * (s * cfg.downsample_ratio) ** 2 + c * B * T * s * s) / 2**30
+    if cfg.dtype == 'float64': out = {k: 2 * v for k, v in out.items()}  # measured in float32
+    passes = max(v for k, v in out.items() if k.endswith('_pass'))
+    out['peak'] = out['state'] + process_overhead_gib(cfg.model_variant, cfg.gradient_checkpointing) + MARGIN_GIB + TRANSIENT_FACTOR * passes
+    return {k: round(float(v), 2) for k, v in out.items()}
 
 # %% ../nbs/23_memory.ipynb #35114d7a
 SMALL_PIXELS = 4 * 2 * 160 ** 2  # frames x pixels per pass below which a run is not measured (the probes are that big)
