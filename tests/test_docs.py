@@ -60,6 +60,16 @@ def test_module_page_shows_its_api(site, nb_path, module):
     assert not re.search(r'<script[^>]+src="https?://', page), 'page loads a script from another host'
 
 
+def test_every_page_has_one_title(site):
+    """Each page's only top-level heading is its title: a notebook whose Markdown lines all begin with `# ` (a
+    script converted cell by cell) renders every paragraph as a heading and names itself `# name` in the sidebar."""
+    for page in sorted(site[0].glob('*.html')):
+        text = page.read_text()
+        titles = re.findall(r'<h1[^>]*>(.*?)</h1>', text, re.S)
+        assert len(titles) == 1, (page.name, len(titles), [_text(t)[:60] for t in titles[:4]])
+        assert not re.search(r'<a href="[^"]+"( class=here)?>#', text), (page.name, 'a sidebar title begins with #')
+
+
 def _text(page: str) -> str:
     import html
     return html.unescape(re.sub(r'<[^>]+>', '', page))
