@@ -19,10 +19,10 @@ import yaml
 from .config import project_root
 
 # %% auto #0
-__all__ = ['doc_notebooks', 'split_frontmatter', 'source_page', 'clean_markdown', 'prepare_cells', 'show_doc_entry',
-           'order_show_docs', 'documented_object', 'parameter_table', 'source_line', 'improve_entry', 'improve_entries',
-           'exported_module', 'nav_bar', 'render_page', 'readme_markdown', 'write_source_pages', 'build_docs',
-           'execute_notebook', 'resolve_notebooks', 'main']
+__all__ = ['NAV_SECTIONS', 'doc_notebooks', 'split_frontmatter', 'source_page', 'clean_markdown', 'prepare_cells',
+           'show_doc_entry', 'order_show_docs', 'documented_object', 'parameter_table', 'source_line', 'improve_entry',
+           'improve_entries', 'exported_module', 'nav_section', 'nav_bar', 'render_page', 'readme_markdown',
+           'write_source_pages', 'build_docs', 'execute_notebook', 'resolve_notebooks', 'main']
 
 # %% ../nbs/90_docs.ipynb #be719a0f
 def doc_notebooks(nbs_path: str | Path | None = None) -> list[Path]:
@@ -188,16 +188,38 @@ def exported_module(path: str | Path) -> str | None:
 
 # %% ../nbs/90_docs.ipynb #face25eb
 _CSS = '''<style>
-.rvm-nav{position:sticky;top:0;z-index:10;background:#1f4e79;padding:.5em 1em;font-family:sans-serif}
-.rvm-nav a{color:#fff;margin-right:1.1em;text-decoration:none}.rvm-nav a.here{font-weight:bold;text-decoration:underline}
-.rvm-nav .brand{font-weight:bold;margin-right:2em;color:#fff}.source-ref{float:right;font-size:smaller;color:#666}
-body.jp-Notebook{max-width:1100px;margin:auto}
+.rvm-nav{position:fixed;top:0;left:0;bottom:0;width:210px;box-sizing:border-box;overflow-y:auto;z-index:10;background:#1f4e79;
+ padding:.8em .9em;font:14px/1.35 sans-serif}
+.rvm-nav a{display:block;color:#fff;text-decoration:none;padding:.08em .5em;border-radius:3px}
+.rvm-nav a:hover{background:rgba(255,255,255,.1)}.rvm-nav a.here{font-weight:bold;background:rgba(255,255,255,.2)}
+.rvm-nav .brand{display:block;font-weight:bold;font-size:1.25em;color:#fff;margin-bottom:.3em}
+.rvm-nav .section{display:block;color:#a9cbe8;font-size:.78em;text-transform:uppercase;letter-spacing:.06em;margin:.7em 0 .1em}
+.source-ref{float:right;font-size:smaller;color:#666}
+body.jp-Notebook{box-sizing:border-box;max-width:1330px;margin:auto;padding-left:230px}
+@media (max-width:800px){.rvm-nav{position:static;width:auto}.rvm-nav a{display:inline-block}body.jp-Notebook{padding-left:0}}
 </style>'''
+# the sidebar keeps the current page in view (a page low in the list would otherwise sit below the fold)
+_NAV_SCRIPT = ("<script>(()=>{const n=document.querySelector('.rvm-nav'),h=n&&n.querySelector('a.here');"
+               "if(h&&h.offsetTop>0.7*n.clientHeight)n.scrollTop=h.offsetTop-n.clientHeight/2})()</script>")
 
-def nav_bar(pages: list[tuple[str, str]], here: str) -> str:
-    "HTML navigation bar linking `(title, file)` pages, marking `here`."
-    links = ''.join(f'<a href="{f}"{" class=here" if f == here else ""}>{html.escape(t)}</a>' for t, f in pages)
-    return f'<nav class="rvm-nav"><span class="brand">rvm_nb</span>{links}</nav>'
+NAV_SECTIONS = ('start', 'run notebooks', 'data', 'model', 'training', 'evaluation and inference', 'pictures and apps', 'tooling')
+
+def nav_section(notebook: str) -> str:
+    "The sidebar section (one of `NAV_SECTIONS`) of a notebook, by its file name: numbered modules by their tens digit."
+    name = Path(notebook).name
+    if name == 'index.ipynb' or name.startswith('tutorial_'): return 'start'
+    if name.startswith('explore_'): return 'pictures and apps'
+    if m := re.match(r'(\d)\d', name): return {'0': 'data', '1': 'model', '2': 'training', '3': 'evaluation and inference', '4': 'pictures and apps'}.get(m[1], 'tooling')
+    return 'run notebooks'
+
+def nav_bar(pages: list[tuple], here: str) -> str:
+    "HTML sidebar linking `(title, file)` or `(title, file, section)` pages, grouped by section in `NAV_SECTIONS` order, marking `here`."
+    link = lambda t, f: f'<a href="{f}"{" class=here" if f == here else ""}>{html.escape(t)}</a>'
+    groups = {}
+    for t, f, *sec in pages: groups.setdefault(sec[0] if sec else '', []).append(link(t, f))
+    order = sorted(groups, key=lambda s: NAV_SECTIONS.index(s) if s in NAV_SECTIONS else len(NAV_SECTIONS))
+    body = ''.join((f'<span class="section">{html.escape(s)}</span>' if s else '') + ''.join(groups[s]) for s in order)
+    return f'<nav class="rvm-nav"><span class="brand">rvm_nb</span>{body}</nav>' + _NAV_SCRIPT
 
 def render_page(nb, title: str, nav: str, description: str = '') -> str:
     "A standalone HTML page for processed notebook `nb`, headed by `title` and `description`."
@@ -259,12 +281,13 @@ def build_docs(dest: str | Path | None = None, readme: bool = True, verbose: boo
     metas = [split_frontmatter(nb) for _, nb in nbs]
     files = ['index.html' if p.name == 'index.ipynb' else m.get('output-file') or p.stem + '.html' for (p, _), m in zip(nbs, metas)]
     titles = ['home' if f == 'index.html' else m.get('title', f[:-5]) for f, m in zip(files, metas)]
+    sections = [nav_section(p.name) for p, _ in nbs]
     pages = []
     for (p, nb), m, f, t in zip(nbs, metas, files, titles):
         improve_entries(nb, exported_module(p))
         prepare_cells(nb)
         pages.append(dest / f)
-        page = render_page(nb, m.get('title', t), nav_bar(list(zip(titles, files)), f), m.get('description', ''))
+        page = render_page(nb, m.get('title', t), nav_bar(list(zip(titles, files, sections)), f), m.get('description', ''))
         pages[-1].write_text(page, encoding='utf-8')
     write_source_pages(dest)
     if (root / 'nbs' / 'images').is_dir(): shutil.copytree(root / 'nbs' / 'images', dest / 'images', dirs_exist_ok=True)  # pictures the pages show

@@ -97,6 +97,10 @@ def test_docs_pages_render_with_their_api(tmp_path):
     for name, d in seen.items():
         assert not d['errors'], (name, d['errors'])
         assert d['title'] and d['headings'], name
+        nav, here, h1 = (d['layout'][k] for k in ('nav', 'here', 'h1'))
+        assert nav and here and h1, (name, d['layout'])
+        assert 0 <= here['y'] and here['y'] + here['height'] <= 900, (name, 'the current page is out of the sidebar\'s view', here)
+        assert h1['x'] >= nav['x'] + nav['width'], (name, 'the title lies under the sidebar', nav, h1)
     import importlib
     for page in pages:  # module pages show their API: every exported name is visible text
         module = page.removesuffix('.html')

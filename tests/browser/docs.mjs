@@ -15,8 +15,13 @@ try {
     await page.goto('file://' + path.resolve(a.dir, name), { waitUntil: 'load' });
     const text = await page.locator('body').innerText();
     const headings = await page.locator('h1, h2, h3, h4').allInnerTexts();
+    // where the sidebar, its current page's link and the page title are drawn (CSS pixels in the viewport)
+    const layout = await page.evaluate(() => {
+      const box = s => { const e = document.querySelector(s); if (!e) return null; const r = e.getBoundingClientRect(); return { x: r.x, y: r.y, width: r.width, height: r.height }; };
+      return { nav: box('.rvm-nav'), here: box('.rvm-nav a.here'), h1: box('h1') };
+    });
     await page.screenshot({ path: `${a.out}/${name.replace(/\.html$/, '')}.png` });
-    console.log(JSON.stringify({ page: name, title: await page.title(), text, headings, errors }));
+    console.log(JSON.stringify({ page: name, title: await page.title(), text, headings, errors, layout }));
     await page.close();
   }
 } finally {
