@@ -79,16 +79,16 @@ def _line(xs, ys) -> tuple:
 def activation_lines(variant: str, checkpointing: bool = False, high_res: bool = False) -> dict:
     "Parameter count and fitted lines (bytes vs frames x pixels) of each training pass of `variant`, measured once per process."
     from rvm_nb.model import MattingNetwork
+    low_res = activation_lines(variant, checkpointing) if high_res else None  # cached: the high-resolution form adds only its own pass
     torch.manual_seed(0)
     net = MattingNetwork(variant, **({'with_cp': True} if checkpointing else {})).train()
     probe = lambda s, r=1.0, seg=False: saved_activation_bytes(net, torch.rand(1, 2, 3, s, s), r, seg)
-    px = [2 * s * s for s in _PROBE_SIZES]
-    out = {'params': sum(p.numel() for p in net.parameters()), 'lr': _line(px, [probe(s) for s in _PROBE_SIZES]),
-           'seg': _line(px, [probe(s, seg=True) for s in _PROBE_SIZES])}
     if high_res:  # the network at ratio x size and the refiner at the full size: two slopes
         pts = [(256, 0.5), (256, 0.25), (192, 0.5)]
-        out['hr'] = _line([(2 * (s * r) ** 2, 2 * s * s) for s, r in pts], [probe(s, r) for s, r in pts])
-    return out
+        return {**low_res, 'hr': _line([(2 * (s * r) ** 2, 2 * s * s) for s, r in pts], [probe(s, r) for s, r in pts])}
+    px = [2 * s * s for s in _PROBE_SIZES]
+    return {'params': sum(p.numel() for p in net.parameters()), 'lr': _line(px, [probe(s) for s in _PROBE_SIZES]),
+            'seg': _line(px, [probe(s, seg=True) for s in _PROBE_SIZES])}
 
 @functools.lru_cache(maxsize=None)
 def process_overhead_gib(variant: str, checkpointing: bool = False) -> float:
