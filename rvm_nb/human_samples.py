@@ -155,15 +155,17 @@ def human_data_paths(root: str | Path | None = None):
 
 # %% ../nbs/13_human_samples.ipynb #6e7cf732
 def main(argv=None):
-    "Command line: build the human sample set (`--dest`, `--force`)."
+    "Command line: build the human sample set (`--dest`, `--force`, `--quiet`)."
     import argparse
     ap = argparse.ArgumentParser(prog='python -m rvm_nb.human_samples',
                                  description="Build the human sample set: people footage matted by RVM's published model (pseudo-ground-truth).")
     ap.add_argument('--dest', default=None, help='output folder (default data/sample_humans)')
     ap.add_argument('--force', action='store_true', help='rebuild even if a complete set exists')
+    ap.add_argument('--quiet', action='store_true', help='no progress bars (errors are still printed)')
     a = ap.parse_args(argv)
-    try: root = make_human_sample_set(a.dest) if a.force else ensure_human_sample_set(a.dest)
-    except (FileNotFoundError, ValueError) as e: raise SystemExit(f'python -m rvm_nb.human_samples: error: {e}') from None
+    build = make_human_sample_set if a.force else ensure_human_sample_set
+    try: root = build(a.dest, progress=not a.quiet)
+    except (OSError, RuntimeError, ValueError) as e: raise SystemExit(f'python -m rvm_nb.human_samples: error: {e}') from None
     print(f"human sample set: {root} (ground truth = RVM's published model's output)")
 
 # notebook shells run this cell as __main__ too, but have no __file__

@@ -6,7 +6,11 @@ cd "$(dirname "$0")/.."
 bash tools/install.sh
 bash tools/install_browser.sh   # chromium (apt) and playwright-core (npm) for tests/test_browser.py
 export PYTHONUNBUFFERED=1 MPLBACKEND=Agg
-# the data every suite uses, built once up front (first time ~3 min): the sample set, RVM's published weights, the human set
-.venv/bin/python -m rvm_nb.published > /dev/null
-.venv/bin/python -m rvm_nb.human_samples 2> /dev/null
+# where a failure below happened is easier to read with the machine it happened on
+echo "machine: $(nproc) cores, $(free -g | awk '/^Mem:/{print $7}') GiB memory available, $(df -h . | awk 'NR==2{print $4}') disk free, $(grep -qw avx512f /proc/cpuinfo && echo AVX-512 || echo 'no AVX-512')"
+# the data every suite uses, built once up front (first time ~5 min): the sample set, RVM's published weights,
+# the human set; their progress bars are left out, their errors are not
+echo "== the shared data: sample set, RVM's published weights, human sample set =="
+.venv/bin/python -m rvm_nb.published
+.venv/bin/python -m rvm_nb.human_samples --quiet
 exec .venv/bin/python -m pytest tests -q -p no:cacheprovider --durations=8 "$@"
