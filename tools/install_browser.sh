@@ -11,5 +11,5 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 if [ ! -f tests/browser/node_modules/playwright-core/package.json ]; then
   echo "installing playwright-core (npm) for the browser tests ..."
-  (cd tests/browser && npm ci --no-audit --no-fund --silent)
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)  # errors still printed
 fi
