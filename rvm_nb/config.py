@@ -259,7 +259,7 @@ def validate_train_config(cfg: TrainConfig) -> TrainConfig:
 
 def stage_config(stage: int, **overrides) -> TrainConfig:
     "The seed's stage `stage` (1-4) as a `TrainConfig`, with `overrides` merged (unknown keys and wrong types raise)."
-    if stage not in STAGES: raise ValueError(f'unknown stage {stage!r}; the seed defines stages {sorted(STAGES)}')
+    if stage not in STAGES: raise ValueError(f'--stage {stage!r}: unknown stage; the seed defines stages {", ".join(map(str, sorted(STAGES)[:-1]))} and {max(STAGES)}')
     return merge_config(merge_config(TrainConfig(), STAGES[stage], stage=stage), overrides)
 
 # %% ../nbs/00_config.ipynb #a44e38b2

@@ -7,18 +7,23 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import difflib
 import json
+import os
 import re
 import sys
+import time
 from pathlib import Path
 
 from .config import STAGES, TrainConfig, merge_config, runs_dir, save_json
 
 # %% auto #0
-__all__ = ['RUN_FILE_PATTERNS', 'CHECKPOINT_INFO', 'under_runs', 'with_run_folders', 'earlier_run_files', 'claim_run_folders',
-           'write_checkpoint_info', 'checkpoint_info', 'note_saved_epoch', 'saved_step', 'epoch_checkpoints',
-           'stage_runs', 'previous_stage_checkpoint', 'find_start_checkpoint', 'list_runs', 'new_run_name',
-           'parameter_value', 'run_notebook', 'format_runs', 'main']
+__all__ = ['RUN_FILE_PATTERNS', 'CHECKPOINT_INFO', 'LAUNCH_ENV', 'under_runs', 'with_run_folders', 'earlier_run_files',
+           'claim_run_folders', 'write_checkpoint_info', 'checkpoint_info', 'note_saved_epoch', 'note_run_status',
+           'run_status', 'saved_step', 'epoch_checkpoints', 'stage_runs', 'previous_stage_checkpoint',
+           'find_start_checkpoint', 'list_runs', 'run_checkpoints', 'closest_checkpoint_names', 'unknown_parameter',
+           'new_run_name', 'parameter_value', 'NotebookFailed', 'wait_for_training', 'run_notebook', 'format_runs',
+           'main']
 
 # %% ../nbs/22_runs.ipynb #7e472a00
 def under_runs(path: str | Path) -> Path:
@@ -81,6 +86,27 @@ def note_saved_epoch(folder: str | Path, epoch: int, step: int) -> Path | None:
     info.setdefault('epochs', {})[str(epoch)] = {'step': step, 'saved': datetime.datetime.now().isoformat(timespec='seconds')}
     return save_json(info, Path(folder) / CHECKPOINT_INFO)
 
+def note_run_status(folder: str | Path, status: str, **extra) -> Path | None:
+    "Record run status `status` (running, finished, interrupted, failed) in `folder`'s `checkpoint.json`, with the time: `started` (kept when a run resumes) and this process for running, `ended` otherwise."
+    info = checkpoint_info(folder)
+    if info is None: return None
+    now = datetime.datetime.now().isoformat(timespec='seconds')
+    info.update(status=status, **extra, **({'started': info.get('started') or now, 'ended': None, 'pid': os.getpid()} if status == 'running' else {'ended': now}))
+    return save_json(info, Path(folder) / CHECKPOINT_INFO)
+
+def _pid_alive(pid) -> bool:
+    try: os.kill(int(pid), 0)
+    except ProcessLookupError: return False
+    except (PermissionError, TypeError, ValueError): return pid is not None
+    return True
+
+def run_status(info: dict, folder: str | Path) -> str:
+    "What a run is now: running, finished, interrupted (`: resumable` when `resume.pth` is there), failed (likewise); `-` for runs that recorded none."
+    st = info.get('status')
+    if st == 'running' and not _pid_alive(info.get('pid')): st = 'interrupted'  # killed: nothing recorded its end
+    if st in ('interrupted', 'failed'): return st + (': resumable' if (Path(folder) / 'resume.pth').is_file() else '')
+    return st or '-'
+
 def saved_step(path: str | Path) -> int:
     "How many steps the run had trained when it saved checkpoint file `path` (from `checkpoint.json`; 0 when nothing says)."
     m = re.fullmatch(r'epoch-(\d+)\.pth', Path(path).name)
@@ -138,8 +164,10 @@ def find_start_checkpoint(cfg: TrainConfig) -> tuple:
                 k = max(eps)
                 return eps[k], (f'{p.name} is the last epoch of the run in {c.parent} (epochs {meta.get("epoch_start")}-{m.group(1)}), '
                                 f'which stopped early: its last epoch is {k}')
+    if (named := run_checkpoints(str(spec))) is not None and (eps := epoch_checkpoints(named)):
+        return eps[max(eps)], f'the last epoch of run {spec}, in {named}'
     preset = cfg.stage in STAGES and str(spec) == STAGES[cfg.stage].get('checkpoint')
-    lines = [f'checkpoint not found: {spec} (looked for {" and ".join(map(str, places))})']
+    lines = [f'checkpoint not found: {spec} (looked for {" and ".join(map(str, places))})' + closest_checkpoint_names(str(spec), PUBLISHED)]
     lines += [f'{c.parent} holds: {_holds(c.parent)}' for c in places if c.parent.is_dir()]
     if preset:
         try: f = previous_stage_checkpoint(cfg.stage)
@@ -156,8 +184,14 @@ def _last_step(log_dir: Path):
         except (json.JSONDecodeError, KeyError): continue  # a line torn by a kill
     return None
 
+def _run_folder(log_dir: Path, ckpt_dir: Path, root: Path) -> Path:
+    "The folder that holds a run: the common folder of its logs and checkpoints when that is below `root`, else its log folder."
+    common = Path(os.path.commonpath([log_dir, ckpt_dir]))
+    return common if root in common.parents else log_dir
+
 def list_runs(root: str | Path | None = None) -> list[dict]:
-    "One row per training run under `root` (default `runs_dir()`): run, stage, variant, epochs written, last step, folders; newest first."
+    """One row per training run under `root` (default `runs_dir()`), newest first: run (its folder: the name every `--checkpoint`
+    takes), status, stage, variant, epochs written, last step, start and end time, checkpoint folder."""
     root = Path(root) if root is not None else runs_dir()
     rows = []
     for f in _info_files(root) if root.is_dir() else []:
@@ -165,11 +199,29 @@ def list_runs(root: str | Path | None = None) -> list[dict]:
         log_dir = Path(meta.get('config', {}).get('log_dir') or f.parent)
         eps = epoch_checkpoints(f.parent)
         rel = lambda q: str(q.relative_to(root)) if q == root or root in q.parents else str(q)
-        rows.append({'run': rel(log_dir), 'stage': meta.get('stage'), 'variant': meta.get('variant'),
-                     'epochs': ' '.join(map(str, eps)) or '-', 'step': _last_step(log_dir), 'written': meta.get('written'),
-                     'checkpoints': rel(f.parent), '_mtime': f.stat().st_mtime})
+        rows.append({'run': rel(_run_folder(log_dir, f.parent, root)), 'status': run_status(meta, f.parent), 'stage': meta.get('stage'),
+                     'variant': meta.get('variant'), 'epochs': ' '.join(map(str, eps)) or '-', 'step': _last_step(log_dir),
+                     'started': meta.get('started') or meta.get('written'), 'ended': meta.get('ended'),
+                     'checkpoints': rel(f.parent), 'log_dir': rel(log_dir), '_mtime': f.stat().st_mtime})
     rows.sort(key=lambda r: r.pop('_mtime'), reverse=True)
     return rows
+
+def run_checkpoints(name: str, root: str | Path | None = None) -> Path | None:
+    "The checkpoint folder of the run `list_runs` calls `name` (or whose log folder is `name`); None when there is no such run."
+    root = Path(root) if root is not None else runs_dir()
+    row = next((r for r in list_runs(root) if name in (r['run'], r['log_dir'])), None)
+    return None if row is None else root / row['checkpoints']
+
+def closest_checkpoint_names(spec: str, published=(), root: str | Path | None = None) -> str:
+    "A hint for a `--checkpoint` that names nothing: the closest published names and run names (`''` when none is close)."
+    names = [*published, *(r['run'] for r in list_runs(root))]
+    close = difflib.get_close_matches(spec, names, n=3, cutoff=0.6)
+    return f'; did you mean {" or ".join(close)}?' if close else ''
+
+def unknown_parameter(name: str, known) -> str:
+    "The message for an unknown notebook parameter: the closest known one and all of them."
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f'unknown parameter -p {name}' + (f': did you mean -p {close[0]}?' if close else '') + f' (parameters: {", ".join(known)})'
 
 # %% ../nbs/22_runs.ipynb #8e75c2b1
 def new_run_name(prefix: str, now: datetime.datetime | None = None, root: str | Path | None = None) -> str:
@@ -188,22 +240,68 @@ def parameter_value(text: str):
         except ValueError: pass
     return text
 
+LAUNCH_ENV = 'RVM_NB_LAUNCH'  # how run_notebook started the kernel: rvm_nb.session reads it there
+
+class NotebookFailed(RuntimeError):
+    "A notebook executed by `run_notebook` stopped at an error; the message is the notebook's own last line and where the executed copy is."
+
+def _launch_argv(notebook: Path, params: dict) -> list[str]:
+    return ['python', '-m', 'rvm_nb.runs', 'notebook', str(notebook), *[x for k, v in params.items() for x in ('-p', k, str(v))]]
+
+def _notebook_error(err) -> str:
+    "The last line of a papermill execution error: the notebook's one-line message (ANSI colours removed)."
+    lines = [re.sub(r'\x1b\[[0-9;]*m', '', l).strip() for l in str(err).splitlines()]
+    last = next((l for l in reversed(lines) if l), str(err))
+    return re.sub(r' \(executed notebook: [^()]*\)$', '', last)  # run_notebook says where it ends up
+
+def wait_for_training(folder: str | Path, poll_s: float = 0.5):
+    "Wait while a training process of a run under `folder` is still finishing its step (status running, its process alive); Ctrl-C stops waiting."
+    busy = [f for f in _info_files(Path(folder), 2) if (i := checkpoint_info(f) or {}).get('status') == 'running' and _pid_alive(i.get('pid'))]
+    if not busy: return
+    print(f'waiting for the training process to finish its step and save {busy[0].parent / "resume.pth"} (Ctrl-C again: stop waiting) ...',
+          file=sys.stderr, flush=True)
+    try:
+        while any((checkpoint_info(f) or {}).get('status') == 'running' and _pid_alive((checkpoint_info(f) or {}).get('pid')) for f in busy):
+            time.sleep(poll_s)
+    except KeyboardInterrupt: pass
+
 def run_notebook(notebook: str | Path, parameters: dict | None = None, progress: bool = True) -> Path:
-    "Execute `notebook` with papermill into `runs/<run_name>/<its name>` (a new run name from the stage and the time when none is given); returns that path."
+    """Execute `notebook` with papermill into `runs/<run_name>/<its name>` (a new run name from the stage and the time when none is given);
+    returns that path. Unknown parameters are refused before anything is written; a notebook that fails before its run wrote anything
+    leaves no run folder (its executed copy goes to `runs/.failed/`); Ctrl-C keeps the executed notebook so far."""
     import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
     notebook, params = Path(notebook), dict(parameters or {})
     if not notebook.is_file(): raise FileNotFoundError(f'notebook not found: {notebook}')
+    known = pm.inspect_notebook(str(notebook))
+    if bad := [k for k in params if k not in known]: raise ValueError('; '.join(unknown_parameter(k, known) for k in bad))
     if not params.get('run_name'):
         params['run_name'] = new_run_name(f'stage{params.get("stage", 1)}' if notebook.stem == 'train_stage' else notebook.stem)
     out = runs_dir() / str(params['run_name']) / notebook.name
+    new = not out.parent.exists()
     out.parent.mkdir(parents=True, exist_ok=True)
-    pm.execute_notebook(str(notebook), str(out), parameters=params, progress_bar=progress)
+    launch = {'tool': 'rvm_nb.runs', 'argv': _launch_argv(notebook, params), 'input': str(notebook), 'output': str(out), 'parameters': params}
+    old, os.environ[LAUNCH_ENV] = os.environ.get(LAUNCH_ENV), json.dumps(launch)
+    try: pm.execute_notebook(str(notebook), str(out), parameters=params, progress_bar=progress)
+    except PapermillExecutionError as e:
+        if new and {p.name for p in out.parent.iterdir()} <= {out.name}:  # nothing but the notebook: the run never started
+            failed = runs_dir() / '.failed' / f'{params["run_name"]}-{notebook.name}'
+            failed.parent.mkdir(parents=True, exist_ok=True)
+            out.replace(failed); out.parent.rmdir(); out = failed
+        raise NotebookFailed(f'{_notebook_error(e)} (executed notebook: {out})') from None
+    except KeyboardInterrupt:
+        print(f'interrupted: the executed notebook so far is {out}', file=sys.stderr, flush=True)
+        wait_for_training(out.parent)
+        raise
+    finally:
+        if old is None: os.environ.pop(LAUNCH_ENV, None)
+        else: os.environ[LAUNCH_ENV] = old
     return out
 
 # %% ../nbs/22_runs.ipynb #b05faa7e
 def format_runs(rows: list[dict]) -> str:
     "`list_runs` rows as an aligned text table."
-    cols = ['run', 'stage', 'variant', 'epochs', 'step', 'written']
+    cols = ['run', 'status', 'stage', 'variant', 'epochs', 'step', 'started', 'ended']
     cells = [cols] + [['-' if r[c] is None else str(r[c]) for c in cols] for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(cols))]
     return '\n'.join('  '.join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells)
@@ -222,8 +320,11 @@ def main(argv=None):
         rows = list_runs()
         print(format_runs(rows) if rows else f'no training runs under {runs_dir()}')
         return
-    try: out = run_notebook(a.notebook, {k: parameter_value(v) for k, v in a.parameter}, progress=not a.no_progress_bar)
-    except FileNotFoundError as e: raise SystemExit(f'python -m rvm_nb.runs: error: {e}') from None
+    params = {k: parameter_value(v) for k, v in a.parameter}
+    try: out = run_notebook(a.notebook, params, progress=not a.no_progress_bar)
+    except (FileNotFoundError, ValueError, NotebookFailed) as e: raise SystemExit(f'python -m rvm_nb.runs: error: {e}') from None
+    except KeyboardInterrupt:  # papermill saved the notebook so far; the training process (if any) said how to resume
+        raise SystemExit(130) from None
     print(f'executed notebook: {out}')
 
 if __name__ == '__main__' and '__file__' in globals(): main()

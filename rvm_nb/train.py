@@ -20,7 +20,7 @@ from torch.utils.data import ConcatDataset, DataLoader, Sampler, Subset
 
 from .augment import (IMAGEMATTE, VIDEOMATTE_TRAIN, VIDEOMATTE_VALID, SegmentationImageAugmentation,
                             SegmentationVideoAugmentation)
-from .config import (TrainConfig, atomic_torch_save, atomic_write, environment_report, merge_config, parse_train_args, save_json,
+from .config import (STAGES, TrainConfig, atomic_torch_save, atomic_write, environment_report, merge_config, parse_train_args, save_json,
                            seed_everything, validate_train_config)
 from .framecheck import check_datasets
 from .distributed import RankFailed, free_port, init_distributed, launch, sync_batchnorm, torchrun_env
@@ -28,13 +28,14 @@ from .data import (CocoPanopticDataset, DataPaths, ImageMatteDataset, Supervisel
                          VideoMatteDataset, YouTubeVISDataset, load_data_paths, sample_data_paths)
 from .losses import matting_loss, segmentation_loss
 from .model import MattingNetwork, load_matting_checkpoint, resolve_checkpoint
-from .runs import claim_run_folders, find_start_checkpoint, note_saved_epoch, saved_step, with_run_folders, write_checkpoint_info
+from .runs import (claim_run_folders, find_start_checkpoint, note_run_status, note_saved_epoch, saved_step, with_run_folders,
+                         write_checkpoint_info)
 
 # %% auto #0
 __all__ = ['random_crop', 'EpochSampler', 'ignore_sigint', 'Stream', 'data_paths', 'matting_datasets', 'segmentation_datasets',
            'segmentation_notice', 'build_model', 'start_notices', 'build_optimizer', 'train_dtype',
-           'TrainingInterrupted', 'Trainer', 'resolve_device', 'run_training', 'train_worker', 'last_train_record',
-           'train', 'main', 'overfit_one_clip']
+           'TrainingInterrupted', 'Trainer', 'resolve_device', 'run_training', 'fit_and_record', 'train_worker',
+           'last_train_record', 'preflight', 'train', 'main', 'overfit_one_clip']
 
 # %% ../nbs/21_train.ipynb #755aebd4
 def random_crop(*clips: torch.Tensor, generator: torch.Generator) -> list:
@@ -177,6 +178,9 @@ def start_notices(cfg: TrainConfig, how: str = '') -> list[str]:
     "What a run starts from, in lines to print before training: the checkpoint loaded (and `how` it was found), or an encoder trained from scratch."
     if cfg.checkpoint: return [f'starting from checkpoint {resolve_checkpoint(cfg.checkpoint)}' + (f' ({how})' if how else '')]
     if cfg.pretrained_backbone: return [f'encoder initialised from ImageNet weights {cfg.pretrained_backbone}']
+    if cfg.stage in STAGES and cfg.stage > 1:  # the seed starts stages 2-4 from the previous stage, not from ImageNet
+        return [f'WARNING: stage {cfg.stage} starts from random weights: the seed starts it from stage {cfg.stage - 1}\'s last epoch '
+                f'({STAGES[cfg.stage]["checkpoint"]}); pass --checkpoint (in train_stage.ipynb -p checkpoint preset, a run name or a file)']
     return [f'WARNING: the {cfg.model_variant} encoder trains from scratch (random weights): the seed starts stage 1 from an '
             'ImageNet-pretrained backbone; put its local file at --pretrained-backbone PATH (see README, "ImageNet backbones")']
 
@@ -344,6 +348,17 @@ class Trainer:
         # every term at its last value: with an even log interval the odd-step image segmentation loss is still logged
         return {**record, **self._terms, 'time_data_s': self._data_s, 'time_iter_s': time.perf_counter() - t0}
 
+    def planned_steps(self) -> int:
+        "How many steps this run trains: `max_steps`, else what is left of its epochs."
+        left = (self.cfg.epoch_end - self.lr.epoch) * self.lr.batches_per_epoch() - self.lr.position + (self.step - self.first_step)
+        return min(self.cfg.max_steps, left) if self.cfg.max_steps is not None else left
+
+    def progress_line(self, record: dict) -> str:
+        "One line of progress for logs and notebooks: this run's step of its plan, RVM's step and epoch, the losses, seconds per step."
+        losses = ', '.join(f'{k.removeprefix("train_")} {v:.4f}' for k, v in record.items() if k.endswith(('_total', '_loss')))
+        return (f'step {self.step - self.first_step}/{self.planned_steps()} (step {record["step"]}, epoch {record["epoch"]}): {losses}; '
+                f'{record["time_iter_s"]:.2f} s/step, {record["time_data_s"]:.2f} s waiting for data')
+
     def done(self) -> bool: return self.cfg.max_steps is not None and self.step - self.first_step >= self.cfg.max_steps  # max_steps counts this run's steps
 
     def _save_due(self) -> bool:
@@ -382,7 +397,9 @@ class Trainer:
                 try: record = self.iteration()
                 except StopIteration: break
                 bar.update(1); bar.set_postfix(loss=f"{record['train_lr_total']:.4f}")
-                if (self.step - 1) % self.cfg.log_train_loss_interval == 0 or self.done(): self.log(record); last = record
+                if (self.step - 1) % self.cfg.log_train_loss_interval == 0 or self.done():
+                    self.log(record); last = record
+                    if self.cfg.disable_progress_bar and self.rank == 0: print(self.progress_line(record), flush=True)  # logs and notebooks: a line per log
                 if (self.step - 1) % self.cfg.log_train_images_interval == 0: self.log_images()
                 sig = self._stop_requested()
                 if sig or self._save_due(): self.save(); self._saved_at = time.monotonic()
@@ -444,7 +461,7 @@ def run_training(cfg: TrainConfig, rank: int = 0, local_rank: int = 0) -> dict:
     if rank == 0:
         notice = segmentation_notice(segmentation)
         where = f'checkpoints -> {cfg.checkpoint_dir}; metrics.jsonl, config.json and TensorBoard events -> {cfg.log_dir}'
-        for line in [check.summary(), *([notice] if notice else []), *start_notices(cfg, how), where]: print(line, flush=True)
+        for line in [check.summary(), *([notice] if notice else []), *([] if resume else start_notices(cfg, how)), where]: print(line, flush=True)
     model, ddp = build_model(cfg).to(device, train_dtype(cfg)), None
     if world > 1:  # RVM: synchronised batch norm, unused heads allowed, each rank keeps its own buffers
         model = sync_batchnorm(model, device)
@@ -465,7 +482,21 @@ def run_training(cfg: TrainConfig, rank: int = 0, local_rank: int = 0) -> dict:
                 kept = [l for l in log.read_text().splitlines() if _step_of(l) is not None and _step_of(l) < trainer.step]
                 atomic_write(log, lambda f: f.write(''.join(l + '\n' for l in kept).encode()))
             print(f'resumed from step {trainer.step} (epoch {trainer.lr.epoch}) of {resume_path}', flush=True)
-    return trainer.fit()
+    return fit_and_record(trainer, rank)
+
+def fit_and_record(trainer: Trainer, rank: int = 0) -> dict:
+    "`trainer.fit()`, its run's status kept in `checkpoint.json` by rank 0: running (with the process id), then finished, interrupted or failed."
+    folder = trainer.ckpt_dir
+    if rank == 0: note_run_status(folder, 'running')
+    try: last = trainer.fit()
+    except TrainingInterrupted:
+        if rank == 0: note_run_status(folder, 'interrupted')
+        raise
+    except BaseException as e:
+        if rank == 0: note_run_status(folder, 'failed', error=f'{type(e).__name__}: {e}')
+        raise
+    if rank == 0: note_run_status(folder, 'finished')
+    return last
 
 def train_worker(rank: int, cfg: TrainConfig, init_method: str):
     "Rank `rank` of a `cfg.world_size`-process run started by `launch` (importable, so it can be spawned from a notebook)."
@@ -480,6 +511,18 @@ def last_train_record(log_dir) -> dict:
     path = Path(log_dir) / 'metrics.jsonl'
     recs = [json.loads(l) for l in path.read_text().splitlines() if 'train_lr_total' in l] if path.is_file() else []
     return recs[-1] if recs else {}
+
+def preflight(cfg: TrainConfig) -> TrainConfig:
+    """The checks that cost nothing, before any process or model is started: values, the data configuration, an earlier run in the
+    folders (refused unless `resume` / `overwrite`), the start checkpoint; returns `cfg` with its folders placed under `runs/`."""
+    validate_train_config(cfg)
+    data_paths(cfg)  # a missing data configuration fails here, once, not in every rank
+    cfg = with_run_folders(cfg)
+    if not cfg.resume and not cfg.overwrite: claim_run_folders(cfg)  # an earlier run in the folders: refused here, not in rank 0
+    if cfg.resume and not (Path(cfg.checkpoint_dir) / 'resume.pth').is_file():
+        raise FileNotFoundError(f'--resume: no resume checkpoint at {Path(cfg.checkpoint_dir) / "resume.pth"}')
+    find_start_checkpoint(cfg)  # and a missing checkpoint
+    return cfg
 
 def train(cfg: TrainConfig) -> dict:
     "Train `cfg`: in this process, in `cfg.world_size` spawned ranks (gloo on CPU, nccl on CUDA), or as one rank of a `torchrun` launch."
@@ -497,10 +540,7 @@ def train(cfg: TrainConfig) -> dict:
     device = resolve_device(cfg.device)
     if device.type == 'cuda' and cfg.world_size > torch.cuda.device_count():
         raise ValueError(f'world_size={cfg.world_size} but only {torch.cuda.device_count()} CUDA devices; use one rank per GPU')
-    data_paths(cfg)  # a missing data configuration fails here, once, not in every rank
-    cfg = with_run_folders(cfg)
-    if not cfg.resume and not cfg.overwrite: claim_run_folders(cfg)  # an earlier run in the folders: refused here, not in rank 0
-    find_start_checkpoint(cfg)  # and a missing checkpoint
+    cfg = preflight(cfg)
     port = free_port() if str(cfg.distributed_port) == '0' else int(cfg.distributed_port)
     launch(train_worker, (cfg, f'tcp://{cfg.distributed_addr}:{port}'), cfg.world_size)
     return last_train_record(cfg.log_dir)

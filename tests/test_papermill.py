@@ -33,17 +33,42 @@ def test_stage_3_from_the_command_line(tmp_path):
     assert any('image/png' in o.get('data', {}) for o in last['outputs']), last['outputs']
 
 
-def test_unknown_stage_fails_clearly(tmp_path):
+def _last_line(r):
+    return [l for l in (r.stdout + r.stderr).splitlines() if l.strip()][-1]
+
+
+def test_unknown_stage_fails_in_one_line_at_the_end(tmp_path):
     r = _papermill(tmp_path, '-p', 'stage', '7')
     assert r.returncode != 0
-    assert 'unknown stage 7; the seed defines stages [1, 2, 3, 4]' in r.stdout + r.stderr
+    assert _last_line(r) == (f'NotebookError: -p stage 7: unknown stage; the seed defines stages 1, 2, 3 and 4 '
+                             f'(executed notebook: {tmp_path / "out.ipynb"})'), r.stderr[-2000:]
+    assert not (tmp_path / 'runs').exists()  # a configuration that cannot run leaves no run folder
+
+
+def test_misspelt_parameter_fails_at_once_naming_the_closest(tmp_path):
+    r = _papermill(tmp_path, '-p', 'stages', '3')
+    assert r.returncode != 0
+    assert _last_line(r).startswith('NotebookError: unknown parameter -p stages: did you mean -p stage? (parameters: stage, run_name, '), r.stderr[-2000:]
+    assert not (tmp_path / 'runs').exists()
+    r = _papermill(tmp_path, '-p', 'max_steps', 'four')
+    assert "NotebookError: -p max_steps 'four': expected int (default 4; step budget" in _last_line(r)
+
+
+def test_every_parameter_of_every_parameterized_notebook_is_read_by_papermill():
+    import ast
+    import papermill as pm
+    for nb in sorted((ROOT / 'nbs').glob('*.ipynb')):
+        cells = [c for c in json.loads(nb.read_text())['cells'] if 'parameters' in c['metadata'].get('tags', [])]
+        if not cells: continue
+        names = [n.target.id if isinstance(n, ast.AnnAssign) else n.targets[0].id for n in ast.parse(''.join(cells[0]['source'])).body]
+        assert list(pm.inspect_notebook(str(nb))) == names, nb.name  # a comment papermill cannot parse hides a parameter from --help-notebook
 
 
 def test_out_of_range_parameter_fails_before_training(tmp_path):
     r = _papermill(tmp_path, '-p', 'device', 'gpu', '-p', 'run_name', 'badvalue')
     assert r.returncode != 0
-    assert 'ValueError: --device gpu: choose from auto, cpu, cuda, cuda:N' in r.stdout + r.stderr
-    assert not (tmp_path / 'runs' / 'badvalue' / 'checkpoints').exists()
+    assert _last_line(r).startswith('NotebookError: -p device gpu: choose from auto, cpu, cuda, cuda:N (executed notebook: '), r.stderr[-2000:]
+    assert not (tmp_path / 'runs' / 'badvalue').exists()
 
 
 def test_help_lists_the_parameters():

@@ -37,3 +37,21 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     || { echo "install.sh: import check failed" >&2; exit 1; }
   echo "$want" > "$stamp"
 fi
+# what a kernel of .venv logs to papermill's terminal, less two messages that mean nothing there (IPython reads this file from
+# the environment's etc/ipython): the warning about TCP without encryption (papermill talks to it over loopback, with signed
+# messages), and the failed send of a reply after Ctrl-C, when papermill has already closed the kernel's sockets
+mkdir -p .venv/etc/ipython
+cat > .venv/etc/ipython/ipython_kernel_config.py <<'PY'
+# written by tools/install.sh: two kernel messages kept off papermill's terminal (see there)
+import logging
+
+class _Quiet(logging.Filter):
+    def filter(self, record):
+        if 'running over TCP without encryption' in record.getMessage(): return False
+        err = record.exc_info[1] if record.exc_info else None
+        return not (type(err).__name__ == 'ZMQError' and 'non-socket' in str(err))  # a reply after shutdown closed the sockets
+
+logging.getLogger('IPKernelApp').addFilter(_Quiet())
+PY
+# nbdev's hooks: notebooks saved from JupyterLab are cleaned (execution counts, metadata), and merged with nbdev_merge
+if [ -d .git ] && [ -z "${CI:-}" ]; then .venv/bin/nbdev_install_hooks >/dev/null 2>&1 || echo "install.sh: nbdev_install_hooks failed (notebooks are still cleaned by nbdev_clean)" >&2; fi
