@@ -33,7 +33,10 @@ def source_info(input_source: str | Path) -> dict:
     src = Path(input_source)
     if src.is_dir():
         files = list_images(src)
-        if not files: raise FileNotFoundError(f'no images in folder {src}')
+        if not files:
+            videos = sorted(p.name for p in src.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+            hint = f'; it holds the video{"s" if len(videos) > 1 else ""} {", ".join(videos[:6])}{" ..." if len(videos) > 6 else ""}: give one of them as the input' if videos else ''
+            raise FileNotFoundError(f'no images in folder {src}{hint}')
         h, w = read_image(files[0]).shape[:2]
         return {'kind': 'images', 'frames': len(files), 'width': w, 'height': h, 'fps': 30.}
     if not src.exists(): raise FileNotFoundError(f'input not found: {src}')
@@ -252,6 +255,7 @@ def convert_video(model: MattingNetwork, input_source: str | Path, input_resize:
     net, device, dtype = matting_runner(model, backend, device, dtype)
     green = torch.tensor(GREEN, device=device, dtype=dtype).div(255).view(3, 1, 1)
     t0, n, outputs, chunks, sink = time.perf_counter(), 0, {}, None, None
+    first = None  # (frames, seconds) when the first chunk was done: what follows is the steady rate
     def write(frames: dict):
         for k, fs in frames.items():
             for f in fs: outputs[k].write(f)
@@ -274,6 +278,7 @@ def convert_video(model: MattingNetwork, input_source: str | Path, input_resize:
                     if 'foreground' in outputs: frames['foreground'].append(to_uint8(fgr[0, t]))
                 sink.put(frames) if sink else write(frames)
                 n += len(chunk); bar.update(len(chunk))
+                if first is None: first = (n, time.perf_counter())
         if sink: sink.close(); sink = None
         if n == 0: raise ValueError(f'{input_source}: no frames could be read')
         written = {k: str(o.commit()) for k, o in outputs.items()}
@@ -285,9 +290,11 @@ def convert_video(model: MattingNetwork, input_source: str | Path, input_resize:
         raise
     finally:
         if isinstance(chunks, Prefetch): chunks.close()
-    seconds = time.perf_counter() - t0
-    return {'frames': n, 'width': w, 'height': h, 'downsample_ratio': ratio, 'seconds': seconds, 'fps': n / seconds, 'outputs': written,
-            'backend': backend}
+    end = time.perf_counter()
+    seconds = end - t0
+    steady = (n - first[0]) / (end - first[1]) if first and n > first[0] and end > first[1] else n / seconds
+    return {'frames': n, 'width': w, 'height': h, 'downsample_ratio': ratio, 'seconds': seconds, 'fps': n / seconds, 'steady_fps': steady,
+            'outputs': written, 'backend': backend}
 
 # %% ../nbs/32_inference.ipynb #c59f7aea
 def inference_arg_parser() -> argparse.ArgumentParser:
@@ -316,7 +323,12 @@ def inference_arg_parser() -> argparse.ArgumentParser:
 def main(argv=None):
     "Command line: `python -m rvm_nb.inference --checkpoint C --input-source V --output-alpha A ...`."
     from rvm_nb.train import resolve_device
-    a = inference_arg_parser().parse_args(argv)
+    ap = inference_arg_parser()
+    a = ap.parse_args(argv)
+    if not any([a.output_composition, a.output_alpha, a.output_foreground]):
+        ap.error('nothing to write: give at least one of --output-composition, --output-alpha, --output-foreground')
+    if a.downsample_ratio is not None and not 0 < a.downsample_ratio <= 1: ap.error(f'--downsample-ratio {a.downsample_ratio}: must be in (0, 1]')
+    if a.seq_chunk < 1: ap.error(f'--seq-chunk {a.seq_chunk}: must be at least 1')
     try:
         model = load_matting_network(a.checkpoint, a.variant, always_refine=a.always_refine)
         r = convert_video(model, a.input_source, a.input_resize, a.downsample_ratio, a.output_type, a.output_composition, a.output_alpha,
@@ -325,8 +337,8 @@ def main(argv=None):
                           not a.disable_progress, a.backend, a.pipeline)
     except (ValueError, FileNotFoundError, KeyError, RuntimeError) as e:
         raise SystemExit(f'python -m rvm_nb.inference: error: {e}') from None
-    print(f"{r['frames']} frames {r['width']}x{r['height']} at ratio {r['downsample_ratio']:.4g}, {r['fps']:.2f} frames/s ({r['backend']}) -> "
-          + ', '.join(r['outputs'].values()))
+    print(f"{r['frames']} frames {r['width']}x{r['height']} at ratio {r['downsample_ratio']:.4g}: {r['steady_fps']:.2f} frames/s once running "
+          f"({r['fps']:.2f} with start-up, {r['seconds']:.1f} s; {r['backend']}) -> " + ', '.join(r['outputs'].values()))
 
 # notebook shells run this cell as __main__ too, but have no __file__
 if __name__ == '__main__' and '__file__' in globals(): main()

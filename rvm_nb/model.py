@@ -424,9 +424,10 @@ def reparameterize_model(model: nn.Module, inplace: bool = False) -> nn.Module:
     return model.eval()
 
 def resolve_checkpoint(checkpoint: str | Path) -> Path:
-    "The file of `checkpoint`: a path, or a short name of published weights (e.g. `rvm_mobilenetv3`; see `rvm_nb.published`)."
-    from rvm_nb.published import PUBLISHED, published_checkpoint
-    return published_checkpoint(str(checkpoint)) if str(checkpoint) in PUBLISHED else Path(checkpoint)
+    """The file of `checkpoint`: a path, a folder or run under `runs/` (its last epoch; any name `python -m rvm_nb.runs list` prints),
+    or a short name of published weights (e.g. `rvm_mobilenetv3`; see `rvm_nb.published`). Nothing found: an error with the closest names."""
+    from rvm_nb.runs import resolve_weights
+    return resolve_weights(checkpoint)[0]
 
 def infer_variant(state_dict: dict) -> tuple[str, bool] | None:
     "`(variant, deploy)` whose layout `state_dict` has, read from its keys (published RVM, the seed system, ours); None if unknown."

@@ -21,9 +21,9 @@ from .config import STAGES, TrainConfig, merge_config, runs_dir, save_json
 __all__ = ['RUN_FILE_PATTERNS', 'CHECKPOINT_INFO', 'LAUNCH_ENV', 'under_runs', 'with_run_folders', 'earlier_run_files',
            'claim_run_folders', 'write_checkpoint_info', 'checkpoint_info', 'note_saved_epoch', 'note_run_status',
            'run_status', 'saved_step', 'epoch_checkpoints', 'stage_runs', 'previous_stage_checkpoint',
-           'find_start_checkpoint', 'list_runs', 'run_checkpoints', 'closest_checkpoint_names', 'unknown_parameter',
-           'new_run_name', 'parameter_value', 'NotebookFailed', 'wait_for_training', 'run_notebook', 'format_runs',
-           'main']
+           'resolve_weights', 'find_start_checkpoint', 'list_runs', 'run_checkpoints', 'closest_checkpoint_names',
+           'unknown_parameter', 'new_run_name', 'parameter_value', 'NotebookFailed', 'wait_for_training',
+           'run_notebook', 'format_runs', 'main']
 
 # %% ../nbs/22_runs.ipynb #7e472a00
 def under_runs(path: str | Path) -> Path:
@@ -145,10 +145,9 @@ def _holds(folder: Path) -> str:
     names = sorted(p.name + ('/' if p.is_dir() else '') for p in folder.iterdir())
     return _names(names, 12) if names else 'nothing'
 
-def find_start_checkpoint(cfg: TrainConfig) -> tuple:
-    "`(file, how it was found)` for `cfg.checkpoint` (`(None, '')` without one); see the rules above. Nothing found raises, listing what is there."
-    spec = cfg.checkpoint
-    if not spec: return None, ''
+def resolve_weights(spec: str | Path) -> tuple:
+    """`(file, how it was found)` for weights named by `spec`: a published name (`rvm_mobilenetv3`), a file, a folder or a run folder
+    (its last epoch), or a run name as `list_runs` prints it. Nothing found raises, with the closest names and what the folder holds."""
     from rvm_nb.published import PUBLISHED, published_checkpoint
     if str(spec) in PUBLISHED: return published_checkpoint(str(spec)), f"RVM's published weights {spec}"
     p = Path(spec)
@@ -157,6 +156,20 @@ def find_start_checkpoint(cfg: TrainConfig) -> tuple:
         if c.is_file(): return c, ''
         for d in (c, c / 'checkpoints'):
             if d.is_dir() and (eps := epoch_checkpoints(d)): return eps[max(eps)], f'the last epoch in {d}'
+    if (named := run_checkpoints(str(spec))) is not None and (eps := epoch_checkpoints(named)):
+        return eps[max(eps)], f'the last epoch of run {spec}, in {named}'
+    lines = [f'checkpoint not found: {spec} (looked for {" and ".join(map(str, places))})' + closest_checkpoint_names(str(spec), PUBLISHED)]
+    lines += [f'{c.parent} holds: {_holds(c.parent)}' for c in places if c.parent.is_dir() and str(c.parent) != '.']
+    raise FileNotFoundError('; '.join(lines))
+
+def find_start_checkpoint(cfg: TrainConfig) -> tuple:
+    "`(file, how it was found)` for `cfg.checkpoint` (`(None, '')` without one); see the rules above. Nothing found raises, listing what is there."
+    spec = cfg.checkpoint
+    if not spec: return None, ''
+    try: return resolve_weights(spec)
+    except FileNotFoundError as e: missing = str(e)
+    p = Path(spec)
+    places = [p] if p.is_absolute() else [p, runs_dir() / p]
     if m := re.fullmatch(r'epoch-(\d+)\.pth', p.name):
         for c in places:
             meta, eps = checkpoint_info(c.parent), epoch_checkpoints(c.parent) if c.parent.is_dir() else {}
@@ -164,11 +177,8 @@ def find_start_checkpoint(cfg: TrainConfig) -> tuple:
                 k = max(eps)
                 return eps[k], (f'{p.name} is the last epoch of the run in {c.parent} (epochs {meta.get("epoch_start")}-{m.group(1)}), '
                                 f'which stopped early: its last epoch is {k}')
-    if (named := run_checkpoints(str(spec))) is not None and (eps := epoch_checkpoints(named)):
-        return eps[max(eps)], f'the last epoch of run {spec}, in {named}'
     preset = cfg.stage in STAGES and str(spec) == STAGES[cfg.stage].get('checkpoint')
-    lines = [f'checkpoint not found: {spec} (looked for {" and ".join(map(str, places))})' + closest_checkpoint_names(str(spec), PUBLISHED)]
-    lines += [f'{c.parent} holds: {_holds(c.parent)}' for c in places if c.parent.is_dir()]
+    lines = [missing]
     if preset:
         try: f = previous_stage_checkpoint(cfg.stage)
         except FileNotFoundError as e: lines.append(str(e))

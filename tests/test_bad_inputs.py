@@ -199,8 +199,15 @@ def test_inference(tree):
         I + f'{d}/a.mp4: output type png_sequence writes a folder of PNG frames, but the path ends in .mp4: drop the suffix, or use output type video'
     assert inf('--input-source', d / 'mixed', '--output-alpha', d / 'm.mp4') == I + f'{d}/mixed/001.png: 96x48, but the first frame 000.png is ' \
         '96x64; the frames of one input must share a size: pass --input-resize W H (input_resize=(W, H))'
-    assert inf('--input-source', d / 'frames') == I + 'give at least one of output_composition, output_alpha, output_foreground'
-    assert inf('--input-source', d / 'frames', '--output-alpha', d / 'a.mp4', '--downsample-ratio', '0') == I + 'downsample_ratio must be in (0, 1], got 0.0'
+    assert inf('--input-source', d / 'frames') == I + 'nothing to write: give at least one of --output-composition, --output-alpha, --output-foreground'
+    assert inf('--input-source', d / 'frames', '--output-alpha', d / 'a.mp4', '--downsample-ratio', '0') == I + '--downsample-ratio 0.0: must be in (0, 1]'
+    assert inf('--input-source', d / 'frames', '--output-alpha', d / 'a.mp4', '--seq-chunk', '0') == I + '--seq-chunk 0: must be at least 1'
+    videos = d / 'videos'; videos.mkdir(exist_ok=True)
+    for n in ('b.mp4', 'a.mov', 'c.mkv'): shutil.copy(d / 'broken.mp4', videos / n)
+    assert inf('--input-source', videos, '--output-alpha', d / 'a.mp4') == I + f'no images in folder {videos}; it holds the videos a.mov, b.mp4, c.mkv: give one of them as the input'
+    assert error_of(inference.main, ['--checkpoint', 'rvm_mobilenet_v3', '--input-source', d / 'frames', '--output-alpha', d / 'a.mp4']).startswith(
+        I + 'checkpoint not found: rvm_mobilenet_v3 (looked for rvm_mobilenet_v3 and ') and 'did you mean rvm_mobilenetv3?' in \
+        error_of(inference.main, ['--checkpoint', 'rvm_mobilenet_v3', '--input-source', d / 'frames', '--output-alpha', d / 'a.mp4'])
     assert inf('--input-source', d / 'frames', '--output-alpha', d / 'a.mp4', '--variant', 'unireplknet').endswith(
         'rvm_mobilenetv3.pth holds mobilenetv3 weights, not unireplknet: pass --variant mobilenetv3 (or leave the variant out)')
     assert not list(d.glob('*.partial*')) and not (d / 'a.mp4').exists()
