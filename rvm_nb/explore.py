@@ -23,16 +23,18 @@ from .data import DataPaths, ImageMatteDataset, VideoMatteDataset
 from .viz import METRIC_UNITS, metric_columns, metric_label, read_table
 
 # %% auto #0
-__all__ = ['EXPLORE_DATASETS', 'AUGMENTATION_STEPS', 'STATE_SCALE', 'PUBLISHED_CHOICE', 'open_matte_dataset', 'augmentation_from',
-           'draw_clip', 'composite', 'frame_panel', 'filmstrip', 'predict_clip', 'background_like', 'prediction_panel',
-           'list_eval_tables', 'per_frame_table', 'sort_rows', 'rows_html', 'compare_runs', 'frame_curves',
-           'worst_frames', 'worst_frames_panel', 'figure_png', 'figure_summary', 'ExplorerApp', 'DataExplorer',
-           'Weights', 'weight_choices', 'PredictionExplorer', 'MetricsExplorer']
+__all__ = ['EXPLORE_DATASETS', 'AUGMENTATION_STEPS', 'STATE_SCALE', 'PUBLISHED_CHOICE', 'NO_COMPARISON', 'open_matte_dataset',
+           'augmentation_from', 'dataset_label', 'draw_clip', 'composite', 'frame_panel', 'filmstrip', 'predict_clip',
+           'background_like', 'prediction_panel', 'comparison_panel', 'list_eval_tables', 'per_frame_table',
+           'sort_rows', 'rows_html', 'compare_runs', 'frame_curves', 'worst_frames', 'worst_frames_panel', 'figure_png',
+           'figure_summary', 'ExplorerApp', 'DataExplorer', 'Weights', 'weight_choices', 'PredictionExplorer',
+           'MetricsExplorer']
 
 # %% ../nbs/41_explore.ipynb #dd014632
 EXPLORE_DATASETS = ('videomatte train', 'videomatte valid', 'imagematte train', 'imagematte valid')
 # step -> (MotionAugmentation field, the value that makes it always happen)
-AUGMENTATION_STEPS = {'foreground motion': ('prob_fgr_affine', 1.), 'background motion': ('prob_bgr_affine', 2.),
+AUGMENTATION_STEPS = {'static affine': ('static_affine', True),  # one random affine per clip: RVM's training always applies it
+                      'foreground motion': ('prob_fgr_affine', 1.), 'background motion': ('prob_bgr_affine', 2.),
                       'noise': ('prob_noise', 1.), 'colour jitter': ('prob_color_jitter', 1.), 'grayscale': ('prob_grayscale', 1.),
                       'sharpen': ('prob_sharpness', 1.), 'motion blur': ('prob_blur', 3.), 'horizontal flip': ('prob_hflip', 1.),
                       'pause': ('prob_pause', 1.)}
@@ -46,11 +48,16 @@ def open_matte_dataset(name: str, paths: DataPaths, seq_length: int = 8):
     if kind == 'videomatte': return VideoMatteDataset(paths.videomatte_sd, split, size=512, seq_length=seq_length, **bg)
     return ImageMatteDataset(paths.imagematte, split, size=512, seq_length=seq_length, **bg)
 
-def augmentation_from(steps, size: int = 256, static_affine: bool = True) -> MotionAugmentation:
-    "A `MotionAugmentation` in which each of `steps` (names in `AUGMENTATION_STEPS`) always happens and no other step does."
+def augmentation_from(steps, size: int = 256) -> MotionAugmentation:
+    "A `MotionAugmentation` in which each of `steps` (names in `AUGMENTATION_STEPS`) always happens and no other step does: no steps is the crop alone."
     bad = [s for s in steps if s not in AUGMENTATION_STEPS]
     if bad: raise ValueError(f'unknown augmentation steps {bad}; choose from {list(AUGMENTATION_STEPS)}')
-    return MotionAugmentation(size, static_affine=static_affine, **dict(AUGMENTATION_STEPS[s] for s in steps))
+    return MotionAugmentation(size, **{'static_affine': False, **dict(AUGMENTATION_STEPS[s] for s in steps)})
+
+def dataset_label(name: str, paths: DataPaths) -> str:
+    "How a picker shows dataset `name` of `paths`: the name and the folder it reads (so the human sample set reads as such)."
+    root = paths.videomatte_sd if name.startswith('videomatte') else paths.imagematte
+    return f'{name} ({root.parent.name}/{root.name})' if root is not None else name
 
 def draw_clip(dataset, index: int, augmentation: MotionAugmentation, seed: int = 0) -> tuple:
     "(fgr, pha, bgr) float (T,C,S,S) clips: item `index` of a raw-frame `dataset` through `augmentation` with `seed`."
@@ -138,6 +145,25 @@ def prediction_panel(src, pred: dict, t: int = 0, background=(120, 255, 155), tr
         ax.set_title(f'state r{k + 1} ({state.shape[1]}×{state.shape[0]})', fontsize=10)
     fig.colorbar(im, ax=axes[1, :4], shrink=0.75, label='mean |h| over channels')
     for ax in axes[0, len(top):]: ax.axis('off')
+    h, w = src.shape[-2:]
+    fig.suptitle(f'{title} ({w}×{h} px)' if title else f'{w}×{h} px', fontsize=12)
+    return fig
+
+def comparison_panel(src, preds: dict, t: int = 0, background=(120, 255, 155), true_pha=None, title: str = '', error_scale: float = 0.25):
+    "Two or more weights side by side on frame `t` of one clip: a row each (`preds`: label -> `predict_clip` output) of alpha, foreground, composite and, with `true_pha`, the error on one fixed scale; the source leads each row. Returns the figure."
+    cols = 5 if true_pha is not None else 4
+    fig, axes = plt.subplots(len(preds), cols, figsize=(2.6 * cols + 1, 2.6 * len(preds) + 0.6), dpi=100, layout='constrained', squeeze=False)
+    for row, (label, pred) in zip(axes, preds.items()):
+        fgr, pha = pred['fgr'][t], pred['pha'][t]
+        panels = [('source', _img(src[t]), None, None), ('alpha', _img(pha), 'gray', (1., 'α')), ('foreground', _img(fgr), None, None),
+                  ('composite', _img(composite(fgr, pha, background_like(background, *pha.shape[-2:]))), None, None)]
+        if true_pha is not None:
+            panels.append(('error |pred − true|', np.abs(_img(pha) - _img(true_pha[t])), 'magma', (error_scale, f'|Δα| ≤ {error_scale:g}')))
+        for ax, (name, img, cmap, bar) in zip(row, panels):
+            im = ax.imshow(img, cmap=cmap, vmin=0, vmax=bar[0] if bar else 1)
+            ax.set_title(name, fontsize=10); ax.axis('off')
+            if bar: fig.colorbar(im, ax=ax, shrink=0.75, label=bar[1])
+        row[0].set_title(f'source; weights:\n{label if len(label) <= 34 else label[:32] + "…"}', fontsize=9)  # the row's weights
     h, w = src.shape[-2:]
     fig.suptitle(f'{title} ({w}×{h} px)' if title else f'{w}×{h} px', fontsize=12)
     return fig
@@ -252,9 +278,12 @@ class ExplorerApp:
         self.images[name].value = figure_png(fig)
         self.draws += 1
 
-    def _say(self, text: str, error: bool = False):
+    def _say(self, text: str, error: bool = False, busy: bool = False):
+        "Put `text` in the status line (red for an error; `busy`: marked as work in progress, which the browser test looks for)."
         self.message = text
-        self.status.value = f'<span style="color:#b00020">{html.escape(text)}</span>' if error else html.escape(text)
+        self.said = [*getattr(self, 'said', [])[-19:], text]  # the last lines said, for tests
+        self.status.value = (f'<span style="color:#b00020">{html.escape(text)}</span>' if error else
+                             f'<span class="rvm-busy" style="color:#555">{html.escape(text)}</span>' if busy else html.escape(text))
 
     @contextlib.contextmanager
     def _holding(self):
@@ -274,7 +303,8 @@ class DataExplorer(ExplorerApp):
         import ipywidgets as W
         self._setup()
         self.paths, self.seq_length, self.size, self._datasets = paths, seq_length, size, {}
-        self.dataset = W.Dropdown(options=EXPLORE_DATASETS, value=dataset, description='dataset')
+        self.dataset = W.Dropdown(options=[(dataset_label(n, paths), n) for n in EXPLORE_DATASETS], value=dataset, description='dataset',
+                                  layout=W.Layout(width='420px'))
         self.clip = W.IntSlider(0, min=0, max=max(0, len(self.dataset_named(dataset)) - 1), description='clip', continuous_update=False)
         self.frame = W.IntSlider(0, min=0, max=seq_length - 1, description='frame', continuous_update=False)
         self.seed = W.IntText(0, description='seed', layout=W.Layout(width='180px'))
@@ -304,9 +334,9 @@ class DataExplorer(ExplorerApp):
             with self._holding(): self.clip.max = max(0, len(ds) - 1)  # may move the clip slider: one redraw, here
             self.drawn = draw_clip(ds, self.clip.value, augmentation_from(self.switched_on(), self.size), self.seed.value)
         except (OSError, ValueError, IndexError) as e:
-            return self._say(f'{self.dataset.value}: {e}', error=True)
-        on = ', '.join(self.switched_on()) or 'no augmentation'
-        self._say(f'{self.dataset.value}: clip {self.clip.value} of {len(ds)}, {self.seq_length} frames, seed {self.seed.value}, {on}')
+            return self._say(f'{self.dataset.label}: {e}', error=True)
+        on = ', '.join(self.switched_on()) or 'no augmentation (the crop alone)'
+        self._say(f'{self.dataset.label}: clip {self.clip.value} of {len(ds)}, {self.seq_length} frames, seed {self.seed.value}, {on}')
         self.show_frame()
         self._draw('clip', filmstrip(composite(*self.drawn), f'composite, the whole clip ({on})'))
 
@@ -314,7 +344,7 @@ class DataExplorer(ExplorerApp):
         "Draw the chosen frame of the drawn clip."
         if self._busy or not hasattr(self, 'drawn'): return
         self._draw('frame', frame_panel(*self.drawn, t=self.frame.value,
-                                        title=f'{self.dataset.value}, clip {self.clip.value}, frame {self.frame.value}'))
+                                        title=f'{self.dataset.label}, clip {self.clip.value}, frame {self.frame.value}'))
 
 # %% ../nbs/41_explore.ipynb #em816fcg
 @dataclasses.dataclass(frozen=True)
@@ -336,24 +366,25 @@ class Weights:
             return MattingNetwork(self.variant or 'mobilenetv3')
 
 PUBLISHED_CHOICE = "rvm_mobilenetv3 (RVM's published weights)"
+NO_COMPARISON = 'none'  # the compare picker's first option
 
 def weight_choices(root: str | Path | None = None, checkpoint_file: str | Path = '', published: bool | None = None,
                    variant: str = 'mobilenetv3', seed: int = 0) -> dict:
-    "Label -> `Weights` for a checkpoint picker, the default first: `checkpoint_file` when given, then every epoch checkpoint of the runs under `root` (default `runs_dir()`; newest run first, last epoch first), RVM's published MobileNetV3 when installed (`published` None: look), and last seeded random weights of `variant`."
+    "Label -> `Weights` for a checkpoint picker, the default first: `checkpoint_file` when given, then RVM's published MobileNetV3 when installed (`published` None: look; weights that work, so a first look shows mattes), then every epoch checkpoint of the runs under `root` (default `runs_dir()`; newest run first, last epoch first), and last seeded random weights of `variant`."
     from rvm_nb.published import published_available
     from rvm_nb.runs import epoch_checkpoints, list_runs
     root = Path(root) if root is not None else runs_dir()
     choices = {}
     if checkpoint_file: choices[f'file: {checkpoint_file}'] = Weights(None, str(checkpoint_file))
+    if published if published is not None else published_available(): choices[PUBLISHED_CHOICE] = Weights('mobilenetv3', 'rvm_mobilenetv3')
     for run in list_runs(root):
         for k, p in reversed(epoch_checkpoints(root / run['checkpoints']).items()):
             choices[f"{run['run']} / {p.name} (stage {run['stage']}, {run['variant']})"] = Weights(run['variant'], p)
-    if published if published is not None else published_available(): choices[PUBLISHED_CHOICE] = Weights('mobilenetv3', 'rvm_mobilenetv3')
     choices[f'random weights ({variant}, seed {seed})'] = Weights(variant, None, seed)
     return choices
 
 class PredictionExplorer(ExplorerApp):
-    "Pick weights (any run's checkpoint, a file, RVM's published model or seeded random weights), a clip and a frame: the source, alpha, foreground, composite over a chosen colour, the error against ground truth on a fixed scale, and the recurrent states. The network runs once per (weights, clip); frame, play, background and scale only redraw."
+    "Pick weights (RVM's published model, any run's checkpoint, a file or seeded random weights), a clip and a frame: the source, alpha, foreground, composite over a chosen colour, the error against ground truth on a fixed scale, and the recurrent states; or two weights side by side (`compare`). The network runs once per (weights, clip), kept for going back; frame, play, background and scale only redraw."
     def __init__(self,
                  clips: dict,  # name -> `EvalClip` (with `com/` source frames; `pha/` gives the error map)
                  choices: dict,  # label -> `Weights`, the default first (`weight_choices`)
@@ -364,8 +395,10 @@ class PredictionExplorer(ExplorerApp):
         if not clips: raise ValueError('no clips with source frames (com/) to predict')
         if not choices: raise ValueError('no weights to choose from')
         self._setup()
-        self.clips, self.choices, self.downsample_ratio, self._networks = dict(clips), dict(choices), downsample_ratio, {}
+        self.clips, self.choices, self.downsample_ratio, self._networks, self._predictions = dict(clips), dict(choices), downsample_ratio, {}, {}
         self.weights = W.Dropdown(options=list(self.choices), description='weights', layout=W.Layout(width='620px'))
+        self.compare = W.Dropdown(options=[NO_COMPARISON, *self.choices], description='compare with', layout=W.Layout(width='620px'),
+                                  style={'description_width': 'initial'})
         self.path = W.Text(placeholder='any checkpoint file (.pth): a run of ours, the seed scripts\' or RVM\'s', layout=W.Layout(width='520px'))
         self.add = W.Button(description='add this file', icon='plus')
         self.clip = W.Dropdown(options=list(self.clips), description='clip', layout=W.Layout(width='420px'))
@@ -377,11 +410,11 @@ class PredictionExplorer(ExplorerApp):
         self.error_scale = W.Dropdown(options=[(f'0 – {s:g}', s) for s in sorted({*scales, error_scale}, reverse=True)], value=error_scale,
                                       description='error scale')
         self.images = {'frame': _image_widget()}
-        for w in (self.weights, self.clip): w.observe(self.predict, names='value')
+        for w in (self.weights, self.compare, self.clip): w.observe(self.predict, names='value')
         for w in (self.frame, self.background, self.error_scale): w.observe(self.show, names='value')
         self.add.on_click(lambda _: self.add_file(self.path.value))
         self.predict()
-        self.widget = W.VBox([W.HBox([self.weights, self.clip]), W.HBox([self.path, self.add]),
+        self.widget = W.VBox([W.HBox([self.weights, self.clip]), self.compare, W.HBox([self.path, self.add]),
                               W.HBox([self.play, self.frame, self.background, self.error_scale]), self.status, self.images['frame']])
 
     def network(self, label: str):
@@ -400,32 +433,48 @@ class PredictionExplorer(ExplorerApp):
             try: self._networks[label] = Weights(None, path).network()
             except (OSError, ValueError, RuntimeError, KeyError) as e: self._say(f'{path} does not load: {e}', error=True); return False
             self.choices[label] = Weights(None, path)
+            with self._holding(): self.compare.options = [NO_COMPARISON, label, *self.compare.options[1:]]  # keeps its value
             self.weights.options = [label, *[o for o in self.weights.options]]  # keeps the current value: no prediction yet
         self.weights.value = label
         return True
 
+    def prediction(self, label: str, clip: str, src) -> dict:
+        "`predict_clip` of weights `label` on `clip`, computed once (the status line says so meanwhile) and kept."
+        key = (label, clip)
+        if key not in self._predictions:
+            self._say(f'⏳ computing {label} on {clip} ({len(src)} frames) …', busy=True)
+            self._predictions[key] = predict_clip(self.network(label), src, self.downsample_ratio)
+        return self._predictions[key]
+
     def predict(self, *_):
-        "Run the chosen network over the chosen clip (frame by frame, carrying its states), then draw."
+        "Run the chosen network(s) over the chosen clip (frame by frame, carrying the states; each pair once), then draw."
         if self._busy: return
         ec = self.clips[self.clip.value]
         names = ec.frames('com')
+        labels = [self.weights.value] + ([self.compare.value] if self.compare.value not in (NO_COMPARISON, self.weights.value) else [])
         try:
             src = torch.from_numpy(ec.read('com', names)).permute(0, 3, 1, 2)
             true = torch.from_numpy(ec.read('pha', names))[:, None] if ec.has('pha') and ec.frames('pha') == names else None
-            pred = predict_clip(self.network(self.weights.value), src, self.downsample_ratio)
+            preds = {label: self.prediction(label, self.clip.value, src) for label in labels}
         except (OSError, ValueError, RuntimeError, KeyError) as e:
             return self._say(f'{self.weights.value} on {self.clip.value}: {e}', error=True)
-        self.result = {'src': src, 'true': true, 'pred': pred, 'weights': self.weights.value, 'clip': self.clip.value}
+        self.result = {'src': src, 'true': true, 'pred': preds[labels[0]], 'preds': preds, 'weights': self.weights.value, 'clip': self.clip.value}
         with self._holding():
             self.frame.max = self.play.max = len(names) - 1
-        trained = '' if self.choices[self.weights.value].trained else ' — untrained: random weights show what the panels look like'
-        self._say(f'{len(names)} frames of {self.clip.value}' + ('' if true is not None else ' (no dense ground truth: no error map)') + trained)
+        untrained = [l for l in labels if not self.choices[l].trained]
+        note = f' — {" and ".join(untrained)}: random weights show what the panels look like' if untrained else ''
+        self._say(f'{len(names)} frames of {self.clip.value}' + (f', {len(labels)} weights side by side' if len(labels) > 1 else '')
+                  + ('' if true is not None else ' (no dense ground truth: no error map)') + note)
         self.show()
 
     def show(self, *_):
         "Draw the chosen frame of the last prediction."
         if self._busy or getattr(self, 'result', None) is None: return
         r = self.result
+        if len(r['preds']) > 1:
+            self._draw('frame', comparison_panel(r['src'], r['preds'], t=self.frame.value, background=self.background.value, true_pha=r['true'],
+                                                 error_scale=self.error_scale.value, title=f"{r['clip']}, frame {self.frame.value}"))
+            return
         self._draw('frame', prediction_panel(r['src'], r['pred'], t=self.frame.value, background=self.background.value, true_pha=r['true'],
                                              error_scale=self.error_scale.value, title=f"{r['clip']}, frame {self.frame.value}: {r['weights']}"))
 

@@ -23,6 +23,8 @@ EXPLORE = {
                            {'widget': 'checkbox', 'label': 'horizontal flip', 'redraws': 2},
                            {'widget': 'dropdown', 'label': 'dataset', 'index': 2, 'redraws': 2}],
     'explore_predictions.ipynb': [{'widget': 'hslider', 'label': 'frame'},
+                                  {'widget': 'dropdown', 'label': 'clip', 'index': 'next', 'busy': 'computing'},
+                                  {'widget': 'dropdown', 'label': 'compare with', 'index': 2},
                                   {'widget': 'dropdown', 'label': 'weights', 'index': 'next'},
                                   {'widget': 'dropdown', 'label': 'error scale', 'index': 0}],
     'explore_metrics.ipynb': [{'widget': 'dropdown', 'label': 'metric', 'index': 1, 'redraws': 3},
@@ -79,6 +81,9 @@ def test_explore_app_redraws_what_the_user_changes(lab, notebook):
     assert result['images'] == PICTURES[notebook], result
     assert min(result['widths']) > 600, result  # readable: pictures drawn at the notebook's width, not thumbnails
     for k in range(len(EXPLORE[notebook]) + 1): assert Path(f'{out}-{k}.png').stat().st_size > 10_000
+    if notebook == 'explore_predictions.ipynb':  # it opens on weights that work, and compares two on the same clip and frame
+        assert result['selected'][0].replace('\xa0', ' ') == "rvm_mobilenetv3 (RVM's published weights)", result['selected']
+        assert result['steps'][1]['sawBusy'] and '2 weights side by side' in result['steps'][2]['status'], result['steps']
 
 
 def test_docs_pages_render_with_their_api(tmp_path):

@@ -37,6 +37,7 @@ try {
   await page.waitForTimeout(1500);
   let before = await pictures();
   result.images = before.length;
+  result.selected = await panel.locator('.widget-dropdown select').evaluateAll(ss => ss.map(s => s.options[s.selectedIndex]?.text));
   result.widths = before.map(p => p.shown);
   await panel.locator('.widget-image').first().scrollIntoViewIfNeeded();
   await page.screenshot({ path: `${a.out}-0.png` });
@@ -53,6 +54,9 @@ try {
     } else if (act.widget === 'checkbox') {
       await box.locator('input').check();
     } else throw new Error('unknown action ' + JSON.stringify(act));
+    let sawBusy = null;  // act.busy: text the status line must show while the app computes (a busy indicator)
+    if (act.busy) sawBusy = await page.waitForFunction(([sel, text]) => [...document.querySelectorAll(sel + ' .widget-html .rvm-busy')]
+      .some(e => e.textContent.includes(text)), [visible, act.busy], { timeout: 60000, polling: 50 }).then(() => true, () => false);
     const need = act.redraws || 1;
     await page.waitForFunction(([sel, old, need]) => {
       const now = [...document.querySelectorAll(sel + ' .widget-image')];
@@ -64,7 +68,7 @@ try {
     const after = await pictures();
     const status = await panel.locator('.widget-html').allInnerTexts();
     const errors = await panel.locator('.widget-html span[style*="b00020"]').allInnerTexts();
-    result.steps.push({ action: act, changed: after.filter((p, i) => p.src !== before[i].src).length,
+    result.steps.push({ action: act, sawBusy, changed: after.filter((p, i) => p.src !== before[i].src).length,
                         blank: after.filter(p => !p.w).length, errors, status: status.join(' | ').slice(0, 300) });
     await page.screenshot({ path: `${a.out}-${k + 1}.png` });
     before = after;
@@ -72,7 +76,7 @@ try {
   const tracebacks = await panel.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"], .jp-RenderedText[data-mime-type="application/vnd.jupyter.error"]').allInnerTexts();
   result.errors.push(...tracebacks.filter(t => /Traceback|Error/.test(t)).map(t => t.slice(0, 500)));
   result.ok = result.errors.length === 0 && result.steps.length === actions.length &&
-    result.steps.every(s => s.changed >= (s.action.redraws || 1) && !s.blank && !s.errors.length);
+    result.steps.every(s => s.changed >= (s.action.redraws || 1) && !s.blank && !s.errors.length && s.sawBusy !== false);
 } catch (e) {
   result.errors.push(String(e).slice(0, 1000));
   if (page) await page.screenshot({ path: `${a.out}-failed.png` }).catch(() => {});
