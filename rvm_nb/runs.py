@@ -324,14 +324,15 @@ def main(argv=None):
     nb = sub.add_parser('notebook', help='execute a notebook with papermill into runs/<run_name>/')
     nb.add_argument('notebook', help='e.g. nbs/train_stage.ipynb or nbs/evaluate_run.ipynb')
     nb.add_argument('-p', '--parameter', nargs=2, action='append', default=[], metavar=('NAME', 'VALUE'), help='a notebook parameter (repeatable)')
-    nb.add_argument('--no-progress-bar', action='store_true')
+    nb.add_argument('--progress-bar', action='store_true', help="papermill's cell counter (off: the notebook's own lines say how it goes)")
+    nb.add_argument('--no-progress-bar', action='store_true', help='no cell counter (the default)')
     a = ap.parse_args(argv)
     if a.command == 'list':
         rows = list_runs()
         print(format_runs(rows) if rows else f'no training runs under {runs_dir()}')
         return
     params = {k: parameter_value(v) for k, v in a.parameter}
-    try: out = run_notebook(a.notebook, params, progress=not a.no_progress_bar)
+    try: out = run_notebook(a.notebook, params, progress=a.progress_bar and not a.no_progress_bar)
     except (FileNotFoundError, ValueError, NotebookFailed) as e: raise SystemExit(f'python -m rvm_nb.runs: error: {e}') from None
     except KeyboardInterrupt:  # papermill saved the notebook so far; the training process (if any) said how to resume
         raise SystemExit(130) from None

@@ -53,6 +53,7 @@ def notebook_launch() -> dict | None:
 
 # %% ../nbs/24_session.ipynb #dea22edd
 _TERMINAL = {}
+_LINE_START = '\r\x1b[K'  # on a terminal: start at the left and clear the line, over papermill's cell counter if it is there
 
 def terminal():
     "A text stream to the terminal that started this headless kernel (its standard error before ipykernel captured it); None when not headless."
@@ -67,7 +68,7 @@ def say(*lines: str, on_terminal: bool = True):
     "Print `lines` on the terminal that started a headless kernel (first: a kernel being shut down may block on its notebook output) and in the notebook."
     for line in lines:
         if on_terminal and (t := terminal()) is not None:
-            try: t.write(line + '\n')
+            try: t.write(_LINE_START * t.isatty() + line + '\n')
             except OSError: pass  # the terminal went away: the notebook still has the line
         print(line, flush=True)
 
@@ -165,7 +166,7 @@ def child_main(config_json: str, resume_hint: str) -> int:
     def last_words(text: str, always: bool = False):
         print(text, flush=True)
         if fd is not None and (always or os.getppid() != parent):  # after Ctrl-C the kernel is being shut down: the terminal is ours
-            try: os.write(fd, (text + '\n').encode())
+            try: os.write(fd, (_LINE_START * os.isatty(fd) + text + '\n').encode())
             except OSError: pass
     def watch():  # the kernel was killed without passing a signal on: stop as after Ctrl-C
         while os.getppid() == parent: time.sleep(0.5)
