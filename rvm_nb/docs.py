@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import copy
 import html
+import json
 import re
 import shutil
 import time
@@ -21,8 +22,9 @@ from .config import project_root
 # %% auto #0
 __all__ = ['NAV_SECTIONS', 'doc_notebooks', 'split_frontmatter', 'source_page', 'clean_markdown', 'prepare_cells',
            'show_doc_entry', 'order_show_docs', 'documented_object', 'parameter_table', 'source_line', 'improve_entry',
-           'improve_entries', 'exported_module', 'nav_section', 'nav_bar', 'render_page', 'readme_markdown',
-           'write_source_pages', 'build_docs', 'execute_notebook', 'resolve_notebooks', 'main']
+           'improve_entries', 'exported_module', 'nav_section', 'nav_bar', 'render_page', 'search_entries',
+           'write_search_index', 'readme_markdown', 'write_source_pages', 'build_docs', 'execute_notebook',
+           'resolve_notebooks', 'main']
 
 # %% ../nbs/90_docs.ipynb #be719a0f
 def doc_notebooks(nbs_path: str | Path | None = None) -> list[Path]:
@@ -196,11 +198,43 @@ _CSS = '''<style>
 .rvm-nav .section{display:block;color:#a9cbe8;font-size:.78em;text-transform:uppercase;letter-spacing:.06em;margin:.7em 0 .1em}
 .source-ref{float:right;font-size:smaller;color:#666}
 body.jp-Notebook{box-sizing:border-box;max-width:1330px;margin:auto;padding-left:230px}
+.jp-RenderedHTMLCommon pre{background:#f6f8fa;border:1px solid #dde3ea;border-radius:4px;padding:.55em .8em;overflow-x:auto;
+ white-space:pre;line-height:1.35}
+.jp-RenderedHTMLCommon pre code{background:none;padding:0;white-space:pre}
+.jp-InputArea-editor,.jp-InputArea-editor .highlight,.jp-OutputArea-output pre{overflow-x:auto}
+.jp-InputArea-editor .highlight pre{white-space:pre}
+.jp-Cell,.jp-InputArea,.jp-OutputArea,.jp-Cell-inputWrapper,.jp-Cell-outputWrapper,.jp-InputArea-editor{min-width:0;max-width:100%}
+.rvm-search{width:100%;box-sizing:border-box;margin:.2em 0 .4em;padding:.3em .5em;border:0;border-radius:3px;font:13px sans-serif}
+.rvm-results a{font-size:.9em;border-left:2px solid #a9cbe8;margin:.15em 0;border-radius:0}
+.rvm-results small{display:block;color:#cfe0f0;font-size:.85em}
+.rvm-results .none{color:#cfe0f0;font-size:.9em;padding:.1em .5em}
+.rvm-toc{border:1px solid #dde3ea;border-radius:4px;padding:.4em .8em;margin:.6em 0 1em;font:14px/1.4 sans-serif;background:#fbfcfd}
+.rvm-toc b{display:block;color:#555;font-size:.8em;text-transform:uppercase;letter-spacing:.05em;margin-bottom:.2em}
+.rvm-toc a{display:block;text-decoration:none;color:#1f4e79}.rvm-toc a.h3{padding-left:1em;font-size:.93em}
+@media (min-width:1500px){.rvm-toc{position:fixed;top:1em;right:1em;width:230px;max-height:90vh;overflow-y:auto;margin:0}
+ body.jp-Notebook{padding-right:250px;max-width:1580px}}
 @media (max-width:800px){.rvm-nav{position:static;width:auto}.rvm-nav a{display:inline-block}body.jp-Notebook{padding-left:0}}
 </style>'''
 # the sidebar keeps the current page in view (a page low in the list would otherwise sit below the fold)
 _NAV_SCRIPT = ("<script>(()=>{const n=document.querySelector('.rvm-nav'),h=n&&n.querySelector('a.here');"
                "if(h&&h.offsetTop>0.7*n.clientHeight)n.scrollTop=h.offsetTop-n.clientHeight/2})()</script>")
+# the search box: every page's sections (search_index.js, written with the site), matched word by word as one types
+_SEARCH_SCRIPT = """<script src="search_index.js"></script><script>(()=>{
+const box=document.querySelector('.rvm-search'),out=document.querySelector('.rvm-results'),idx=window.RVM_SEARCH||[];
+const esc=s=>s.replace(/[&<>"]/g,c=>({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;'}[c]));
+box.addEventListener('input',()=>{const q=box.value.toLowerCase().split(/\\s+/).filter(Boolean);
+ if(!q.length){out.innerHTML='';return}
+ const hits=idx.map(e=>{const h=e.heading.toLowerCase(),t=(e.title+' '+e.text).toLowerCase();
+  if(!q.every(w=>h.includes(w)||t.includes(w)))return null;return [q.filter(w=>h.includes(w)).length,e]}).filter(Boolean)
+  .sort((a,b)=>b[0]-a[0]).slice(0,12);
+ out.innerHTML=hits.length?hits.map(([,e])=>`<a href="${e.href}">${esc(e.heading)}<small>${esc(e.title)}</small></a>`).join('')
+  :'<span class="none">no match</span>'})})()</script>"""
+# the page's own contents: its h2 and h3 headings, under the title (at the right on wide screens)
+_TOC_SCRIPT = """<script>(()=>{const hs=[...document.querySelectorAll('main h2[id], main h3[id], body > h2[id], body > h3[id]')]
+ .filter(h=>!h.closest('.rvm-nav'));const h1=document.querySelector('h1');if(hs.length<2||!h1)return;
+ const t=document.createElement('nav');t.className='rvm-toc';t.innerHTML='<b>On this page</b>'+hs.map(h=>
+ `<a class="${h.tagName.toLowerCase()}" href="#${encodeURIComponent(h.id).replace(/%2F/g,'/')}">${h.textContent.replace(/\u00b6$/,'')}</a>`).join('');
+ const block=h1.closest('.jp-Cell')||h1;block.after(t)})()</script>"""
 
 NAV_SECTIONS = ('start', 'run notebooks', 'data', 'model', 'training', 'evaluation and inference', 'pictures and apps', 'tooling')
 
@@ -219,7 +253,8 @@ def nav_bar(pages: list[tuple], here: str) -> str:
     for t, f, *sec in pages: groups.setdefault(sec[0] if sec else '', []).append(link(t, f))
     order = sorted(groups, key=lambda s: NAV_SECTIONS.index(s) if s in NAV_SECTIONS else len(NAV_SECTIONS))
     body = ''.join((f'<span class="section">{html.escape(s)}</span>' if s else '') + ''.join(groups[s]) for s in order)
-    return f'<nav class="rvm-nav"><span class="brand">rvm_nb</span>{body}</nav>' + _NAV_SCRIPT
+    search = '<input class="rvm-search" type="search" placeholder="search the docs" aria-label="search the docs"><div class="rvm-results"></div>'
+    return f'<nav class="rvm-nav"><span class="brand">rvm_nb</span>{search}{body}</nav>' + _NAV_SCRIPT
 
 def render_page(nb, title: str, nav: str, description: str = '') -> str:
     "A standalone HTML page for processed notebook `nb`, headed by `title` and `description`."
@@ -234,8 +269,26 @@ def render_page(nb, title: str, nav: str, description: str = '') -> str:
     body, _ = exp.from_notebook_node(nb, resources={'metadata': {'name': title}})
     body = re.sub(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>', '', body)
     body = re.sub(r'<link[^>]*\bhref="https?://[^"]*"[^>]*>', '', body)
+    body = body.replace('</body>', _SEARCH_SCRIPT + _TOC_SCRIPT + '</body>', 1)
     return body.replace('</head>', _CSS + '</head>', 1).replace('<main>', '<main>' + nav, 1) if '<main>' in body else \
            re.sub(r'(<body[^>]*>)', lambda m: m[1] + nav, body.replace('</head>', _CSS + '</head>', 1), count=1)
+
+_HEADING = re.compile(r'<h([1-3]) id="([^"]+)">(.*?)</h\1>', re.S)
+
+def _plain(fragment: str) -> str: return html.unescape(re.sub(r'\s+', ' ', re.sub(r'<[^>]+>', ' ', fragment))).strip()
+
+def search_entries(page_html: str, href: str, title: str) -> list[dict]:
+    "The search index's entries of one rendered page: one per h1-h3 heading, with the page's title and the text up to the next heading (at most 400 characters)."
+    body = re.sub(r'<(script|style|nav)\b.*?</\1>', ' ', page_html, flags=re.S)
+    heads = list(_HEADING.finditer(body))
+    return [{'title': title, 'heading': _plain(m[3]).rstrip('¶').strip(), 'href': f'{href}#{m[2]}',
+             'text': _plain(body[m.end():heads[i + 1].start() if i + 1 < len(heads) else len(body)])[:400]} for i, m in enumerate(heads)]
+
+def write_search_index(entries: list[dict], dest: str | Path) -> Path:
+    "`search_index.js` in `dest`: the entries as `window.RVM_SEARCH`, which every page's search box reads (no server needed)."
+    path = Path(dest) / 'search_index.js'
+    path.write_text('window.RVM_SEARCH=' + json.dumps(entries) + ';\n', encoding='utf-8')
+    return path
 
 # %% ../nbs/90_docs.ipynb #bc63c440
 def readme_markdown(index_nb: str | Path) -> str:
@@ -282,13 +335,15 @@ def build_docs(dest: str | Path | None = None, readme: bool = True, verbose: boo
     files = ['index.html' if p.name == 'index.ipynb' else m.get('output-file') or p.stem + '.html' for (p, _), m in zip(nbs, metas)]
     titles = ['home' if f == 'index.html' else m.get('title', f[:-5]) for f, m in zip(files, metas)]
     sections = [nav_section(p.name) for p, _ in nbs]
-    pages = []
+    pages, entries = [], []
     for (p, nb), m, f, t in zip(nbs, metas, files, titles):
         improve_entries(nb, exported_module(p))
         prepare_cells(nb)
         pages.append(dest / f)
         page = render_page(nb, m.get('title', t), nav_bar(list(zip(titles, files, sections)), f), m.get('description', ''))
         pages[-1].write_text(page, encoding='utf-8')
+        entries += search_entries(page, f, t)
+    write_search_index(entries, dest)
     write_source_pages(dest)
     if (root / 'nbs' / 'images').is_dir(): shutil.copytree(root / 'nbs' / 'images', dest / 'images', dirs_exist_ok=True)  # pictures the pages show
     if readme: (root / 'README.md').write_text(readme_markdown(root / 'nbs' / 'index.ipynb'), encoding='utf-8')

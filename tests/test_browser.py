@@ -20,11 +20,11 @@ SCREENS = ROOT / 'runs' / 'screens'
 # each notebook's app, driven as a user would: (widget, label[, option index], pictures that must redraw)
 EXPLORE = {
     'explore_data.ipynb': [{'widget': 'hslider', 'label': 'frame'},
-                           {'widget': 'checkbox', 'label': 'horizontal flip', 'redraws': 2},
+                           {'widget': 'checkbox', 'label': 'horizontal flip', 'redraws': 2, 'shot': True},
                            {'widget': 'dropdown', 'label': 'dataset', 'index': 2, 'redraws': 2}],
     'explore_predictions.ipynb': [{'widget': 'hslider', 'label': 'frame'},
                                   {'widget': 'dropdown', 'label': 'clip', 'index': 'next', 'busy': 'computing'},
-                                  {'widget': 'dropdown', 'label': 'compare with', 'index': 2},
+                                  {'widget': 'dropdown', 'label': 'compare with', 'index': 2, 'shot': True},
                                   {'widget': 'dropdown', 'label': 'weights', 'index': 'next'},
                                   {'widget': 'dropdown', 'label': 'error scale', 'index': 0}],
     'explore_metrics.ipynb': [{'widget': 'dropdown', 'label': 'metric', 'index': 1, 'redraws': 3},
@@ -94,7 +94,7 @@ def test_docs_pages_render_with_their_api(tmp_path):
                    capture_output=True, timeout=300)
     pages = sorted(p.name for p in dest.glob('*.html'))
     (SCREENS / 'docs').mkdir(parents=True, exist_ok=True)
-    r = subprocess.run(['node', 'docs.mjs', '--dir', str(dest), '--pages', ','.join(pages), '--out', str(SCREENS / 'docs')],
+    r = subprocess.run(['node', 'docs.mjs', '--dir', str(dest), '--pages', ','.join(pages), '--out', str(SCREENS / 'docs'), '--query', 'resume'],
                        cwd=BROWSER, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     seen = {d['page']: d for d in map(json.loads, r.stdout.strip().splitlines())}
@@ -106,6 +106,12 @@ def test_docs_pages_render_with_their_api(tmp_path):
         assert nav and here and h1, (name, d['layout'])
         assert 0 <= here['y'] and here['y'] + here['height'] <= 900, (name, 'the current page is out of the sidebar\'s view', here)
         assert h1['x'] >= nav['x'] + nav['width'], (name, 'the title lies under the sidebar', nav, h1)
+        looks = d['looks']
+        assert looks['search'] and looks['results'], (name, 'a search box that finds pages', looks)
+        assert looks['toc'] >= looks['h2'] or looks['h2'] < 2, (name, 'an on-page contents list', looks)
+        assert looks['boxed'] == looks['pres'], (name, 'shell and JSON blocks in a box that scrolls', looks)
+        assert looks['scrolling'] == looks['code'] and looks['widest'] <= looks['viewport'], (name, 'code cells scroll inside the page', looks)
+        assert '/tmp/pytest-of-' not in d['text'], (name, 'a temporary path on the page')
     import importlib
     for page in pages:  # module pages show their API: every exported name is visible text
         module = page.removesuffix('.html')

@@ -16,6 +16,16 @@ const pictures = () => page.evaluate(sel => [...document.querySelectorAll(sel + 
   .map(e => ({ src: e.getAttribute('src') || '', w: e.naturalWidth, shown: e.getBoundingClientRect().width })), visible);
 const idle = () => page.waitForFunction(() => window.jupyterapp.shell.currentWidget.sessionContext.session?.kernel?.status === 'idle',
   null, { timeout: wait });
+const appShot = async () => {  // the app alone, for the docs (nbs/images/): a window taller than it, so nothing of JupyterLab shows
+  const app = page.locator(visible).locator('.jp-OutputArea-output .widget-vbox').first();
+  const old = page.viewportSize();
+  await page.setViewportSize({ width: old.width, height: Math.max(old.height, Math.ceil((await app.boundingBox()).height) + 400) });
+  await page.waitForTimeout(800);
+  await app.scrollIntoViewIfNeeded();
+  await app.screenshot({ path: `${a.out}-app.png` }).catch(e => result.errors.push('app screenshot: ' + e));
+  await page.setViewportSize(old);
+  await page.waitForTimeout(500);
+};
 try {
   page = await browser.newPage({ viewport: { width: 1500, height: 1100 } });
   page.on('pageerror', e => result.errors.push('page error: ' + e.message));
@@ -71,8 +81,10 @@ try {
     result.steps.push({ action: act, sawBusy, changed: after.filter((p, i) => p.src !== before[i].src).length,
                         blank: after.filter(p => !p.w).length, errors, status: status.join(' | ').slice(0, 300) });
     await page.screenshot({ path: `${a.out}-${k + 1}.png` });
+    if (act.shot) await appShot();  // the state the docs show
     before = after;
   }
+  if (!actions.some(x => x.shot)) await appShot();
   const tracebacks = await panel.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"], .jp-RenderedText[data-mime-type="application/vnd.jupyter.error"]').allInnerTexts();
   result.errors.push(...tracebacks.filter(t => /Traceback|Error/.test(t)).map(t => t.slice(0, 500)));
   result.ok = result.errors.length === 0 && result.steps.length === actions.length &&
