@@ -105,3 +105,5 @@ def test_readme_starts_with_the_two_setup_commands():
     commands = lines[fence + 1:lines.index('```', fence + 1)]
     assert [c.split('#')[0].strip() for c in commands] == ['bash tools/demo.sh', 'bash tools/test.sh']
     assert all(not l.strip() or l.startswith(('#', '>')) for l in lines[:fence]), 'only the title may precede them'
+    after = '\n'.join(lines[lines.index('```', fence + 1) + 1:]).split('\n## ')[0]
+    assert 'source .venv/bin/activate' in after and '.venv/bin/' in after, 'right after them: how to use the environment they install'

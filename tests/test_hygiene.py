@@ -55,3 +55,10 @@ def test_parameters_tag_survives_clean(tmp_path):
     subprocess.run([str(BIN / 'nbdev_clean'), '--fname', 'nbs/_tagged.ipynb'], cwd=proj, check=True, capture_output=True)
     meta = nbformat.read(proj / 'nbs' / '_tagged.ipynb', as_version=4).cells[0].metadata
     assert meta == {'tags': ['parameters']}
+
+
+def test_notebooks_saved_from_jupyterlab_are_cleaned_and_merged_by_nbdev():
+    """tools/install.sh runs nbdev_install_hooks: git merges notebooks with nbdev_merge (.gitattributes, .gitconfig, both committed)."""
+    assert '*.ipynb merge=nbdev-merge' in (ROOT / '.gitattributes').read_text()
+    assert 'driver = nbdev_merge' in (ROOT / '.gitconfig').read_text()
+    assert 'nbdev_install_hooks' in (ROOT / 'tools' / 'install.sh').read_text()
