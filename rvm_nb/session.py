@@ -217,7 +217,7 @@ def train_in_child(cfg: TrainConfig, resume_hint: str = '', poll_s: float = 0.2)
     def stop(signum=signal.SIGINT, frame=None):
         if not stopping:
             say(f'{signal.Signals(signum).name}: the training process finishes its step, saves resume.pth and prints how to resume '
-                '(it goes on after this kernel ends)')
+                + ('(it goes on after this kernel ends)' if terminal() is not None else '(this cell waits for it)'))
         stopping.append(signum)
         try: os.kill(child.pid, signal.SIGINT)
         except ProcessLookupError: pass

@@ -86,3 +86,29 @@ def test_runs_notebook_keeps_the_executed_notebook_and_leaves_no_folder_for_bad_
     assert r.stderr.strip().splitlines()[-1] == (f'python -m rvm_nb.runs: error: NotebookError: -p stage 5: unknown stage; the seed defines '
                                                  f'stages 1, 2, 3 and 4 (executed notebook: {failed})'), r.stderr
     assert failed.is_file() and not (tmp_path / 'runs' / 'five').exists()
+
+
+def test_interrupt_button_in_jupyterlab_saves_and_says_how_to_resume(tmp_path):
+    "JupyterLab's interrupt button sends SIGINT to the kernel: the cell waits for the training process to save, then says what to set."
+    script = f'''
+import os, signal, threading, time
+from rvm_nb.config import stage_config, runs_dir
+from rvm_nb.session import train_in_child, NotebookError, resume_command
+run = runs_dir() / 'jl'
+cfg = stage_config(1, sample_data=True, model_variant='mobilenetv3', max_steps=40, resolution_lr=128, seq_length_lr=2, num_workers=0,
+                   log_train_loss_interval=1, disable_progress_bar=True, disable_validation=True, skip_memory_check=True,
+                   checkpoint_dir=str(run / 'checkpoints'), log_dir=str(run))
+def interrupt():
+    while not (run / 'metrics.jsonl').exists(): time.sleep(0.2)
+    os.kill(os.getpid(), signal.SIGINT)
+threading.Thread(target=interrupt, daemon=True).start()
+try: train_in_child(cfg, resume_command('jl', launch=None))
+except NotebookError as e: print('NotebookError:', e)
+'''
+    env = {**os.environ, 'RVM_NB_RUNS': str(tmp_path)}
+    r = subprocess.run([sys.executable, '-c', script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert 'SIGINT: the training process finishes its step, saves resume.pth and prints how to resume (this cell waits for it)' in r.stdout, r.stdout + r.stderr
+    assert r.stdout.strip().splitlines()[-1] == (f"NotebookError: training interrupted: saved {tmp_path / 'jl' / 'checkpoints' / 'resume.pth'}; "
+                                                 "resume with: set run_name = 'jl' and resume = True in the parameters cell, then run all cells")
+    assert (tmp_path / 'jl' / 'checkpoints' / 'resume.pth').is_file()
+    assert json.loads((tmp_path / 'jl' / 'checkpoints' / 'checkpoint.json').read_text())['status'] == 'interrupted'
