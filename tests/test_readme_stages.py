@@ -58,5 +58,6 @@ def test_the_four_stages_through_papermill(tmp_path):
         assert (config['stage'], config['checkpoint']) == (s, want)
         if s > 1: assert max(_steps(runs / f's{s - 1}' / 'metrics.jsonl')) < min(_steps(runs / f's{s}' / 'metrics.jsonl'))
     listing = r.stdout.splitlines()
-    header = next(i for i, l in enumerate(listing) if l.split()[:3] == ['run', 'stage', 'variant'])
-    assert [l.split()[:2] for l in listing[header + 1:header + 5]] == [['s4', '4'], ['s3', '3'], ['s2', '2'], ['s1', '1']]
+    header = next(i for i, l in enumerate(listing) if l.split()[:4] == ['run', 'status', 'stage', 'variant'])
+    assert [l.split()[:3] for l in listing[header + 1:header + 5]] == [['s4', 'finished', '4'], ['s3', 'finished', '3'],
+                                                                      ['s2', 'finished', '2'], ['s1', 'finished', '1']]
