@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 import traceback
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr
 from pathlib import Path
 
 from .config import TrainConfig, merge_config, runs_dir
@@ -77,7 +77,6 @@ def progress_on_terminal():
     "Progress bars (tqdm writes to standard error) on the launching terminal while the block runs; yields whether there is one to show them on."
     t = terminal()
     if t is None: yield False; return
-    from contextlib import redirect_stderr
     with redirect_stderr(t): yield True
 
 def executed_notebook(launch: dict | None = None) -> str:
