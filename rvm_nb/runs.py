@@ -266,13 +266,13 @@ def _notebook_error(err) -> str:
 
 def wait_for_training(folder: str | Path, poll_s: float = 0.5):
     "Wait while a training process of a run under `folder` is still finishing its step (status running, its process alive); Ctrl-C stops waiting."
-    busy = [f for f in _info_files(Path(folder), 2) if (i := checkpoint_info(f) or {}).get('status') == 'running' and _pid_alive(i.get('pid'))]
+    running = lambda f: run_status(checkpoint_info(f) or {}, f.parent) == 'running'  # recorded as running, its process alive
+    busy = [f for f in _info_files(Path(folder), 2) if running(f)]
     if not busy: return
     print(f'waiting for the training process to finish its step and save {busy[0].parent / "resume.pth"} (Ctrl-C again: stop waiting) ...',
           file=sys.stderr, flush=True)
     try:
-        while any((checkpoint_info(f) or {}).get('status') == 'running' and _pid_alive((checkpoint_info(f) or {}).get('pid')) for f in busy):
-            time.sleep(poll_s)
+        while any(map(running, busy)): time.sleep(poll_s)
     except KeyboardInterrupt: pass
 
 def run_notebook(notebook: str | Path, parameters: dict | None = None, progress: bool = True) -> Path:
