@@ -20,9 +20,9 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['STAGES', 'MIN_RESOLUTION', 'project_root', 'runs_dir', 'make_run_dir', 'atomic_write', 'save_json',
-           'atomic_torch_save', 'build_once', 'seed_everything', 'environment_report', 'merge_config', 'TrainConfig',
-           'config_problems', 'validate_train_config', 'stage_config', 'field_docs', 'train_arg_parser',
+__all__ = ['STAGES', 'MODEL_VARIANTS', 'MIN_RESOLUTION', 'project_root', 'runs_dir', 'atomic_write', 'save_json',
+           'atomic_torch_save', 'build_once', 'seed_everything', 'environment_report', 'resolve_device', 'merge_config',
+           'TrainConfig', 'config_problems', 'validate_train_config', 'stage_config', 'field_docs', 'train_arg_parser',
            'parse_train_args']
 
 # %% ../nbs/00_config.ipynb #999f3485
@@ -37,18 +37,6 @@ def project_root() -> Path:
 def runs_dir() -> Path:
     "The folder that receives every output: `runs/` under the project (override with `RVM_NB_RUNS`)."
     return Path(os.environ.get('RVM_NB_RUNS') or project_root() / 'runs')
-
-# %% ../nbs/00_config.ipynb #688c4fb7
-def make_run_dir(name: str, root: str | Path | None = None, reuse: bool = False) -> Path:
-    "Create `root/name` (default root `runs_dir()`); if taken, reuse it or pick `name-2`, `name-3`, ..."
-    if not name or Path(name).name != name: raise ValueError(f'run name must be a plain folder name, got {name!r}')
-    root = Path(root) if root is not None else runs_dir()
-    path, k = root / name, 1
-    while path.exists() and not reuse:
-        k += 1
-        path = root / f'{name}-{k}'
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 # %% ../nbs/00_config.ipynb #3162ba09
 def atomic_write(path: str | Path, write_fn: typing.Callable[[typing.BinaryIO], None]) -> Path:
@@ -110,6 +98,13 @@ def environment_report() -> dict:
             'cpu_count': os.cpu_count(), 'torch_threads': torch.get_num_threads(),
             'cuda': cuda, 'cuda_devices': [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if cuda else [],
             'packages': {p: _v(p) for p in pkgs}}
+
+def resolve_device(name: str) -> torch.device:
+    "`auto` is CUDA when available, else the CPU."
+    if name == 'auto': return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    dev = torch.device(name)
+    if dev.type == 'cuda' and not torch.cuda.is_available(): raise ValueError(f'device {name!r} requested but CUDA is not available')
+    return dev
 
 # %% ../nbs/00_config.ipynb #f50a2d34
 def _coerce(name: str, value, tp):
@@ -216,6 +211,9 @@ STAGES = {  # the seed's four commands, value for value
                    epoch_start=19, epoch_end=24),
 }
 
+# every network `rvm_nb.model.MattingNetwork` builds (the model checks it has exactly these): RVM's two encoders, then UniRepLKNet's sizes
+MODEL_VARIANTS = ('mobilenetv3', 'resnet50', 'unireplknet', *(f'unireplknet_{s}' for s in ('a', 'f', 'p', 'n', 't', 's', 'b', 'l', 'xl')))
+
 MIN_RESOLUTION = 128  # crops are half to full size, and the Laplacian loss's 5-level pyramid needs sides of at least 64
 
 def _flag(name: str) -> str: return '--' + name.replace('_', '-')
@@ -223,7 +221,6 @@ def _flag(name: str) -> str: return '--' + name.replace('_', '-')
 def config_problems(cfg: TrainConfig) -> list[str]:
     "Every value of `cfg` outside its allowed range, one line each naming the flag, the value and the range (empty when all are fine)."
     import math, re
-    from rvm_nb.model import MATTING_VARIANTS  # lazily: the model imports this module
     out = []
     def need(ok: bool, name: str, allowed: str):
         if not ok: out.append(f'{_flag(name)} {getattr(cfg, name)}: {allowed}')
@@ -246,7 +243,7 @@ def config_problems(cfg: TrainConfig) -> list[str]:
     need(cfg.stage is None or cfg.stage in STAGES, 'stage', f'choose from {sorted(STAGES)}')
     need(str(cfg.distributed_port).isdigit() and int(cfg.distributed_port) <= 65535, 'distributed_port', 'must be a TCP port 0-65535 (0: pick a free one)')
     for name, choices in (('dataset', ('videomatte', 'imagematte')), ('backgrounds', ('images', 'videos', 'both')),
-                          ('sample_set', ('objects', 'humans')), ('dtype', ('float32', 'float64')), ('model_variant', tuple(MATTING_VARIANTS))):
+                          ('sample_set', ('objects', 'humans')), ('dtype', ('float32', 'float64')), ('model_variant', MODEL_VARIANTS)):
         need(getattr(cfg, name) in choices, name, 'choose from ' + ', '.join(choices))
     need(bool(re.fullmatch(r'auto|cpu|cuda(:\d+)?', cfg.device)), 'device', 'choose from auto, cpu, cuda, cuda:N')
     return out

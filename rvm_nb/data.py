@@ -21,6 +21,7 @@ from torch.utils.data import Dataset
 
 from .config import project_root
 from .io import CorruptImageError, list_images, read_image, shrink_short_side
+from .samples import ensure_sample_set
 
 # %% auto #0
 __all__ = ['LAYOUTS', 'DEFAULT_FOLDERS', 'PERSON_LIKE', 'YTVIS_PERSON', 'VIDEOMATTE_VALID_CLIPS', 'DatasetLayoutError',
@@ -95,7 +96,6 @@ def load_data_paths(config: str | Path | None = None, root: str | Path | None = 
 
 def sample_data_paths(root: str | Path | None = None) -> DataPaths:
     "Every dataset pointed at the built-in sample set (built first if missing)."
-    from rvm_nb.samples import ensure_sample_set
     r = Path(root) if root else ensure_sample_set()
     return DataPaths(videomatte_sd=r / 'videomatte', videomatte_hd=r / 'videomatte', imagematte=r / 'imagematte',
                      background_images=r / 'backgrounds', background_videos=r / 'background_videos', coco_panoptic=r / 'coco',

@@ -292,13 +292,13 @@ def write_search_index(entries: list[dict], dest: str | Path) -> Path:
 
 # %% ../nbs/90_docs.ipynb #bc63c440
 def readme_markdown(index_nb: str | Path) -> str:
-    "`README.md` text from `index.ipynb`: its Markdown cells and the sources of visible code cells."
+    "`README.md` text from `index.ipynb`: its Markdown cells (pictures linked from the repository root) and the sources of visible code cells."
     nb = nbformat.read(index_nb, as_version=4)
     split_frontmatter(nb)
     parts = []
     for c in nb.cells:
         opts = _cell_options(c.source) if c.cell_type == 'code' else {}
-        if c.cell_type == 'markdown': parts.append(c.source.strip())
+        if c.cell_type == 'markdown': parts.append(c.source.strip().replace('](images/', '](nbs/images/'))  # README sits above nbs/
         elif c.cell_type == 'code' and 'hide' not in c.source.split('\n')[0] and opts.get('include') != 'false':
             parts.append('```python\n' + '\n'.join(l for l in c.source.splitlines() if not l.lstrip().startswith('#|')) + '\n```')
     return '\n\n'.join(p for p in parts if p) + '\n'

@@ -8,59 +8,20 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import math
-import random
-import shutil
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
-import torch
 
-from .config import atomic_write, save_json
-from .io import IMAGE_EXTENSIONS, list_images, read_image, read_video_frames, write_image
+from .checkpoints import load_matting_network
+from .config import atomic_write, resolve_device, save_json
+from .evalsets import EvalClip, list_clips, sample_eval_set
+from .human_samples import human_eval_set
+from .inference import convert_video
 from .metrics import ALL_METRICS, FGR_METRICS, HR_METRICS, check_metrics, clip_metrics
 
 # %% auto #0
-__all__ = ['CRGNN_METRICS', 'SAMPLE_EVAL_VERSION', 'EvalClip', 'list_clips', 'score_clip', 'summarize', 'evaluate_dirs',
-           'format_summary', 'compose_videomatte', 'predict_set', 'evaluate_model', 'sample_eval_set',
-           'latest_checkpoint', 'main']
-
-# %% ../nbs/31_evaluate.ipynb #8df6f40a
-@dataclass
-class EvalClip:
-    "One clip of an evaluation set: `root/dataset/clip/{com,fgr,pha,bgr}/<frame>`."
-    root: Path
-    dataset: str
-    clip: str
-
-    @property
-    def path(self) -> Path: return self.root / self.dataset / self.clip
-    def has(self, kind: str) -> bool: return (self.path / kind).is_dir()
-    def frames(self, kind: str = 'pha') -> list[str]:
-        "Sorted frame file names in `kind` (`pha`, `fgr`, `com`, `bgr`)."
-        return [p.name for p in list_images(self.path / kind)]
-    def read(self, kind: str, names, uint8: bool = False) -> np.ndarray:
-        "Stack of frames `names` of `kind` as float32 in [0, 1] (or raw `uint8`): (T,H,W) for `pha`, (T,H,W,3) otherwise."
-        mode = 'L' if kind == 'pha' else 'RGB'
-        frames = [read_image(self.path / kind / n, mode) for n in names]
-        odd = next((n for n, f in zip(names, frames) if f.shape != frames[0].shape), None)
-        if odd is not None:
-            size = lambda f: f'{f.shape[1]}x{f.shape[0]}'
-            raise ValueError(f'{self.path / kind / odd}: {size(frames[names.index(odd)])}, but {names[0]} of the same clip is {size(frames[0])}')
-        x = np.stack(frames)
-        return x if uint8 else x.astype(np.float32) / 255  # as RVM's scripts read frames
-
-def list_clips(root: str | Path) -> list[EvalClip]:
-    "Every `<dataset>/<clip>` under `root` with a `pha/` or `com/` folder, sorted; a missing or empty root raises."
-    root = Path(root)
-    if not root.is_dir(): raise FileNotFoundError(f'evaluation folder not found: {root}')
-    clips = [EvalClip(root, d.name, c.name) for d in sorted(root.iterdir()) if d.is_dir() for c in sorted(d.iterdir())
-             if c.is_dir() and ((c / 'pha').is_dir() or (c / 'com').is_dir())]
-    if not clips: raise FileNotFoundError(f'no clips in {root}: expected <dataset>/<clip>/pha/<frame> (RVM evaluation layout)')
-    return clips
+__all__ = ['CRGNN_METRICS', 'score_clip', 'summarize', 'evaluate_dirs', 'format_summary', 'predict_set', 'evaluate_model', 'main']
 
 # %% ../nbs/31_evaluate.ipynb #5e9d829c
 CRGNN_METRICS = ('pha_mad', 'pha_mse', 'pha_grad', 'pha_dtssd')  # sparse real-footage ground truth: no Conn, no foreground
@@ -150,64 +111,11 @@ def format_summary(summary: dict) -> str:
     for k, v in summary.items(): lines.append(f'{k:<{width}}' + ''.join(f'{v[c]:>11.4f}' if c in v else f'{"":>11}' for c in cols))
     return '\n'.join(lines)
 
-# %% ../nbs/31_evaluate.ipynb #b18db198
-def _background_sources(folder: Path, kind: str) -> list:
-    if not folder.is_dir(): raise FileNotFoundError(f'background folder not found: {folder}')
-    if kind == 'static': items = list_images(folder)
-    elif kind == 'motion': items = sorted(p for p in folder.iterdir() if p.is_dir() or p.suffix.lower() in ('.mp4', '.avi', '.mov', '.mkv', '.webm'))
-    else: raise ValueError(f"kind must be 'motion' (video backgrounds) or 'static' (image backgrounds), got {kind!r}")
-    if not items: raise FileNotFoundError(f'no {"images" if kind == "static" else "videos or frame folders"} in {folder}')
-    return items
-
-def _background_frames(src: Path, kind: str, n: int) -> list:
-    if kind == 'static': return [read_image(src)] * n
-    frames = [read_image(p) for p in list_images(src)[:n]] if src.is_dir() else list(read_video_frames(src, count=n))
-    if len(frames) < n: raise ValueError(f'background {src} has {len(frames)} frames, fewer than num_frames={n}')
-    return frames
-
-def compose_videomatte(videomatte_split: str | Path, backgrounds: str | Path, out_dir: str | Path, kind: str = 'motion',
-                       num_samples: int = 20, num_frames: int = 100, resize: tuple | None = None, seed: int = 10, ext: str = 'png',
-                       progress: bool = True) -> list:
-    "Write `<out_dir>/<NNNN>/{fgr,pha,com,bgr}/<tttt>.<ext>` samples as RVM's scripts do; returns each sample's draw."
-    import json
-    from tqdm.auto import tqdm
-    split, out = Path(videomatte_split), Path(out_dir)
-    if not (split / 'fgr').is_dir() or not (split / 'pha').is_dir():
-        raise FileNotFoundError(f'{split}: expected VideoMatte240K frames as fgr/<clip>/<frame> and pha/<clip>/<frame>')
-    clips = sorted(p.name for p in (split / 'fgr').iterdir() if p.is_dir())
-    if not clips: raise FileNotFoundError(f'no clips in {split / "fgr"}')
-    rng = random.Random(seed)
-    bgs = _background_sources(Path(backgrounds), kind)
-    rng.shuffle(bgs)
-    draws = []
-    for i in tqdm(range(num_samples), desc=f'composing {out.name}', disable=not progress):
-        clip = clips[i % len(clips)]
-        fgr_files, pha_files = list_images(split / 'fgr' / clip), list_images(split / 'pha' / clip)
-        if len(fgr_files) != len(pha_files): raise ValueError(f'clip {clip}: {len(fgr_files)} foreground frames but {len(pha_files)} alpha frames')
-        if len(fgr_files) < num_frames: raise ValueError(f'clip {clip} has {len(fgr_files)} frames, fewer than num_frames={num_frames}')
-        start = rng.randrange(max(1, len(fgr_files) - num_frames))
-        mirror = (i // len(clips)) % 2 == 1
-        bg = bgs[i % len(bgs)]
-        bg_frames = _background_frames(bg, kind, num_frames)
-        for t in range(num_frames):
-            fgr, pha = read_image(fgr_files[start + t]), read_image(pha_files[start + t], 'L')
-            if resize: fgr, pha = (cv2.resize(x, tuple(resize), interpolation=cv2.INTER_LINEAR) for x in (fgr, pha))
-            if mirror: fgr, pha = fgr[:, ::-1], pha[:, ::-1]
-            bgr = cv2.resize(bg_frames[t], (fgr.shape[1], fgr.shape[0]), interpolation=cv2.INTER_LINEAR)
-            a = pha[..., None].astype(np.float32) / 255
-            com = (fgr.astype(np.float32) * a + bgr.astype(np.float32) * (1 - a)).astype(np.uint8)  # truncated, as RVM
-            for name, img in (('fgr', fgr), ('pha', pha), ('com', com), ('bgr', bgr)):
-                write_image(out / f'{i:04d}' / name / f'{t:04d}.{ext}', np.ascontiguousarray(img))
-        draws.append({'sample': f'{i:04d}', 'clip': clip, 'background': bg.name, 'start': start, 'mirrored': mirror})
-    (out / 'composition.json').write_text(json.dumps({'seed': seed, 'kind': kind, 'num_frames': num_frames, 'resize': resize, 'samples': draws}, indent=1))
-    return draws
-
 # %% ../nbs/31_evaluate.ipynb #1aea3f58
 def predict_set(model, set_dir: str | Path, pred_dir: str | Path, downsample_ratio: float | None = None, foreground: bool = True,
                 device=None, progress: bool = True) -> list:
     "Predict `pha/` (and `fgr/`) for every clip of `set_dir` with `com/` frames; returns the clips predicted."
     from tqdm.auto import tqdm
-    from rvm_nb.inference import convert_video
     clips = [c for c in list_clips(set_dir) if c.has('com')]
     if not clips: raise FileNotFoundError(f'no clips with com/ (input) frames in {set_dir}')
     for c in tqdm(clips, desc='predicting clips', disable=not progress):
@@ -226,36 +134,6 @@ def evaluate_model(model, set_dir: str | Path, pred_dir: str | Path, downsample_
     if metrics is not None: metrics = check_metrics(metrics)
     predict_set(model, set_dir, pred_dir, downsample_ratio, any(m in FGR_METRICS for m in metrics or ALL_METRICS), device, progress)
     return evaluate_dirs(pred_dir, set_dir, metrics, num_workers, progress=progress)
-
-# %% ../nbs/31_evaluate.ipynb #acb4d15f
-SAMPLE_EVAL_VERSION = 1
-
-def sample_eval_set(dest: str | Path | None = None, progress: bool = False) -> Path:
-    "A small videomatte-style evaluation set composed from the built-in sample set (built on first use); its root."
-    import json
-    from rvm_nb.config import project_root
-    from rvm_nb.data import sample_data_paths
-    dest = Path(dest or project_root() / 'data' / 'sample_eval')
-    marker = dest / 'sample_eval.json'
-    if marker.is_file() and json.loads(marker.read_text()).get('version') == SAMPLE_EVAL_VERSION: return dest
-    sp = sample_data_paths()
-    tmp = dest.with_name(dest.name + '.partial')
-    shutil.rmtree(tmp, ignore_errors=True)
-    for kind, bg in (('motion', sp.background_videos / 'valid'), ('static', sp.background_images / 'testval')):
-        compose_videomatte(sp.videomatte_sd / 'valid', bg, tmp / f'videomatte_{kind}', kind, num_samples=4, num_frames=16,
-                           resize=(256, 144), progress=progress)
-    (tmp / 'sample_eval.json').write_text(json.dumps({'version': SAMPLE_EVAL_VERSION}))
-    shutil.rmtree(dest, ignore_errors=True)
-    tmp.replace(dest)
-    return dest
-
-def latest_checkpoint(checkpoint_dir: str | Path) -> Path:
-    "The `epoch-K.pth` with the largest K in `checkpoint_dir`."
-    from rvm_nb.runs import epoch_checkpoints  # the one reader of epoch-K.pth names
-    folder = Path(checkpoint_dir)
-    found = epoch_checkpoints(folder) if folder.is_dir() else {}
-    if not found: raise FileNotFoundError(f'no epoch-K.pth checkpoints in {folder}')
-    return found[max(found)]
 
 # %% ../nbs/31_evaluate.ipynb #a2bcc9d4
 def main(argv=None):
@@ -279,12 +157,9 @@ def main(argv=None):
         asked = metrics if a.metrics else None
         if a.true_dir == 'sample': a.true_dir = str(sample_eval_set(progress=not a.disable_progress))
         elif a.true_dir == 'humans':
-            from rvm_nb.human_samples import human_eval_set
             a.true_dir = str(human_eval_set())
             print("human evaluation set: its ground truth is RVM's published model's output (agreement with RVM, not absolute accuracy)")
         if a.checkpoint:
-            from rvm_nb.model import load_matting_network
-            from rvm_nb.train import resolve_device
             model = load_matting_network(a.checkpoint, a.variant, always_refine=a.always_refine).to(resolve_device(a.device))
             predict_set(model, a.true_dir, a.pred_dir, a.downsample_ratio, any(m in FGR_METRICS for m in metrics), progress=not a.disable_progress)
         summary = evaluate_dirs(a.pred_dir, a.true_dir, asked, a.num_workers, progress=not a.disable_progress, high_res=a.high_res)

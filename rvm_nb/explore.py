@@ -20,7 +20,12 @@ import torch.nn.functional as F
 from .augment import MotionAugmentation
 from .config import runs_dir
 from .data import DataPaths, ImageMatteDataset, VideoMatteDataset
-from .viz import METRIC_UNITS, metric_columns, metric_label, read_table
+from .checkpoints import load_matting_network
+from .io import read_image
+from .model import MattingNetwork
+from .published import PUBLISHED, published_available
+from .runs import epoch_checkpoints, list_runs
+from .viz import METRIC_UNITS, alpha_frame, metric_columns, metric_label, read_table
 
 # %% auto #0
 __all__ = ['EXPLORE_DATASETS', 'AUGMENTATION_STEPS', 'STATE_SCALE', 'PUBLISHED_CHOICE', 'NO_COMPARISON', 'open_matte_dataset',
@@ -110,7 +115,6 @@ def predict_clip(model, src: torch.Tensor, downsample_ratio: float = 1.0) -> dic
 
 def background_like(spec, height: int, width: int) -> torch.Tensor:
     "A (3,H,W) background: an RGB colour (0-255 tuple or '#rrggbb') or an image array / file resized to H×W."
-    from rvm_nb.io import read_image
     import cv2
     if isinstance(spec, str) and spec.startswith('#'): spec = tuple(int(spec[i:i + 2], 16) for i in (1, 3, 5))
     if isinstance(spec, (tuple, list)) and len(spec) == 3:
@@ -232,11 +236,10 @@ def worst_frames(per_frame: list[dict], dataset: str, clip: str, metric: str, k:
 
 def worst_frames_panel(info: dict, rows: list[dict], dataset: str, clip: str, metric: str, title: str = ''):
     "Predicted alpha (top) and its error against the truth (bottom, on a fixed 0-1 scale) of the frames `rows` (from `worst_frames`); `info` is the evaluation's `*_evaluation.json` (its `pred_dir` and `true_dir`). Returns the figure."
-    from rvm_nb.viz import _alpha  # the reader compare_evaluations uses: a frame by its stem, .png or .jpg
     fig, axes = plt.subplots(2, len(rows), figsize=(max(6, 3.4 * len(rows) + 1), 5), dpi=100, squeeze=False, layout='constrained')
     for j, r in enumerate(rows):
-        pred = _alpha(Path(info['pred_dir']) / dataset / clip / 'pha', r['frame'])
-        true = _alpha(Path(info['true_dir']) / dataset / clip / 'pha', r['frame'])
+        pred = alpha_frame(Path(info['pred_dir']) / dataset / clip / 'pha', r['frame'])
+        true = alpha_frame(Path(info['true_dir']) / dataset / clip / 'pha', r['frame'])
         axes[0, j].imshow(pred, cmap='gray', vmin=0, vmax=1)
         axes[0, j].set_title(f"{r['frame']}: {metric} " + ("n/a" if r.get(metric) is None else f"{r[metric]:.4g}"), fontsize=10)
         im = axes[1, j].imshow(np.abs(pred - true), cmap='magma', vmin=0, vmax=1); axes[1, j].set_title('|pred − true|', fontsize=10)
@@ -359,7 +362,6 @@ class Weights:
 
     def network(self):
         "The network these weights describe (random ones are the same for the same seed)."
-        from rvm_nb.model import MattingNetwork, load_matting_network
         if self.source is not None: return load_matting_network(self.source, self.variant)
         with torch.random.fork_rng():  # the caller's random stream is left as it was
             torch.manual_seed(self.seed)
@@ -371,8 +373,6 @@ NO_COMPARISON = 'none'  # the compare picker's first option
 def weight_choices(root: str | Path | None = None, checkpoint_file: str | Path = '', published: bool | None = None,
                    variant: str = 'mobilenetv3', seed: int = 0) -> dict:
     "Label -> `Weights` for a checkpoint picker, the default first: `checkpoint_file` when given, then RVM's published MobileNetV3 when installed (`published` None: look; weights that work, so a first look shows mattes), then every epoch checkpoint of the runs under `root` (default `runs_dir()`; newest run first, last epoch first), and last seeded random weights of `variant`."
-    from rvm_nb.published import published_available
-    from rvm_nb.runs import epoch_checkpoints, list_runs
     root = Path(root) if root is not None else runs_dir()
     choices = {}
     if checkpoint_file: choices[f'file: {checkpoint_file}'] = Weights(None, str(checkpoint_file))
@@ -428,7 +428,6 @@ class PredictionExplorer(ExplorerApp):
         if not path: self._say('type the path of a checkpoint file first', error=True); return False
         label = f'file: {path}'
         if label not in self.choices:
-            from rvm_nb.published import PUBLISHED
             if path not in PUBLISHED and not Path(path).is_file(): self._say(f'checkpoint file not found: {path}', error=True); return False
             try: self._networks[label] = Weights(None, path).network()
             except (OSError, ValueError, RuntimeError, KeyError) as e: self._say(f'{path} does not load: {e}', error=True); return False

@@ -15,7 +15,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .model import MattingNetwork, load_matting_network, reparameterize_model
+from .checkpoints import load_matting_network
+from .model import MattingNetwork, reparameterize_model
 from .published import GRAPH_INPUTS, GRAPH_OUTPUTS, GraphMatting, read_graph
 
 # %% auto #0

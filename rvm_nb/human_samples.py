@@ -5,6 +5,8 @@
 # %% ../nbs/13_human_samples.ipynb #d180d229
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -16,7 +18,11 @@ import numpy as np
 import torch
 
 from .config import build_once, project_root, save_json
+from .data import sample_data_paths
+from .evalsets import compose_videomatte
 from .io import read_video_frames, write_image
+from .published import GraphMatting
+from .samples import ensure_sample_set
 
 # %% auto #0
 __all__ = ['HUMAN_FOOTAGE', 'CLIP_FRAMES', 'CLIP_SIZE', 'HUMAN_SAMPLE_VERSION', 'footage_plan', 'matte_video', 'best_window',
@@ -102,9 +108,6 @@ def is_human_sample_set(root: str | Path) -> bool:
 def make_human_sample_set(dest: str | Path | None = None, model=None, footage=HUMAN_FOOTAGE, eval_samples: int = 4,
                           progress: bool = True) -> Path:
     "Build the human sample set into `dest` from the sample set's people videos; `model` defaults to the published graph."
-    from rvm_nb.evaluate import compose_videomatte
-    from rvm_nb.published import GraphMatting
-    from rvm_nb.samples import ensure_sample_set
     t0, dest = time.time(), Path(dest or default_human_root())
     samples = ensure_sample_set(verbose=progress)
     model = model or GraphMatting()
@@ -148,15 +151,12 @@ def human_eval_set(root: str | Path | None = None) -> Path:
 
 def human_data_paths(root: str | Path | None = None):
     "Dataset roots for training on people: the human set's VideoMatte/ImageMatte, the sample set's backgrounds and segmentation data."
-    import dataclasses
-    from rvm_nb.data import sample_data_paths
     r = Path(root or ensure_human_sample_set())
     return dataclasses.replace(sample_data_paths(), videomatte_sd=r / 'videomatte', videomatte_hd=r / 'videomatte', imagematte=r / 'imagematte')
 
 # %% ../nbs/13_human_samples.ipynb #6e7cf732
 def main(argv=None):
     "Command line: build the human sample set (`--dest`, `--force`, `--quiet`)."
-    import argparse
     ap = argparse.ArgumentParser(prog='python -m rvm_nb.human_samples',
                                  description="Build the human sample set: people footage matted by RVM's published model (pseudo-ground-truth).")
     ap.add_argument('--dest', default=None, help='output folder (default data/sample_humans)')

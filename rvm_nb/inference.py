@@ -6,15 +6,23 @@
 from __future__ import annotations
 
 import argparse
+import queue
 import shutil
+import tempfile
+import threading
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 
+from .checkpoints import load_matting_network
+from .config import resolve_device
+from .export import export_onnx
 from .io import VideoWriter, list_images, read_image, read_video_frames, video_info, write_image
-from .model import MattingNetwork, load_matting_network, reparameterize_model
+from .model import MattingNetwork, reparameterize_model
+from .published import GraphMatting
 
 # %% auto #0
 __all__ = ['GREEN', 'VIDEO_SUFFIXES', 'BACKENDS', 'auto_downsample_ratio', 'source_info', 'read_frames', 'check_output_path',
@@ -44,7 +52,6 @@ def source_info(input_source: str | Path) -> dict:
 
 def read_frames(input_source: str | Path, resize: tuple | None = None):
     "RGB uint8 frames of a video file or an image folder (sorted by name), optionally resized to `resize` = (W, H)."
-    import cv2
     src = Path(input_source)
     if src.is_dir():
         first = None
@@ -127,13 +134,11 @@ class Prefetch:
     _END = object()
 
     def __init__(self, items, depth: int = 4):
-        import queue, threading
         self.queue, self.stop = queue.Queue(depth), threading.Event()
         self.thread = threading.Thread(target=self._run, args=(iter(items),), daemon=True, name='rvm_nb-prefetch')
         self.thread.start()
 
     def _put(self, item):
-        import queue
         while not self.stop.is_set():
             try: return self.queue.put(item, timeout=0.1)
             except queue.Full: pass
@@ -161,7 +166,6 @@ class Prefetch:
 class BackgroundSink:
     "Call `fn(*args)` for every `put(*args)` in one background thread, in order; its first exception is raised by the next `put` or by `close`."
     def __init__(self, fn, depth: int = 4):
-        import queue, threading
         self.fn, self.queue, self.error = fn, queue.Queue(depth), None
         self.thread = threading.Thread(target=self._run, daemon=True, name='rvm_nb-writer')
         self.thread.start()
@@ -212,15 +216,12 @@ def matting_runner(model, backend: str, device, dtype, work_dir: str | Path | No
     """`(runner, device, dtype)`: a callable like `MattingNetwork` for `backend`. PyTorch: a deploy copy of `model` in
     channels-last on `device`/`dtype`. onnxruntime: `model` exported by `rvm_nb.export` to `work_dir` (or an .onnx path,
     or a `GraphMatting`), which runs the refiner at every ratio, as RVM's published graphs do; `threads` for its session."""
-    from rvm_nb.published import GraphMatting
     if backend not in BACKENDS: raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     if backend == 'onnxruntime':
         if device is not None and torch.device(device).type != 'cpu': raise ValueError('the onnxruntime backend runs on the CPU: pass device cpu')
         if dtype not in (None, torch.float32): raise ValueError(f'the onnxruntime backend runs float32 here, got {dtype}')
         if isinstance(model, GraphMatting): return model, torch.device('cpu'), torch.float32
         if isinstance(model, (str, Path)): return GraphMatting(model, threads), torch.device('cpu'), torch.float32
-        from rvm_nb.export import export_onnx
-        import tempfile
         if work_dir: return GraphMatting(export_onnx(model, Path(work_dir) / f'{model.variant}.onnx'), threads), torch.device('cpu'), torch.float32
         with tempfile.TemporaryDirectory(prefix='rvm_nb_onnx_') as d:  # the session keeps the graph in memory
             return GraphMatting(export_onnx(model, Path(d) / f'{model.variant}.onnx'), threads), torch.device('cpu'), torch.float32
@@ -322,7 +323,6 @@ def inference_arg_parser() -> argparse.ArgumentParser:
 
 def main(argv=None):
     "Command line: `python -m rvm_nb.inference --checkpoint C --input-source V --output-alpha A ...`."
-    from rvm_nb.train import resolve_device
     ap = inference_arg_parser()
     a = ap.parse_args(argv)
     if not any([a.output_composition, a.output_alpha, a.output_foreground]):

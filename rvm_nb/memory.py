@@ -6,14 +6,19 @@
 from __future__ import annotations
 
 import functools
+import json
 import math
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .config import TrainConfig, merge_config
+from .config import TrainConfig, merge_config, stage_config
+from .losses import matting_loss, segmentation_loss
+from .model import MattingNetwork
 
 # %% auto #0
 __all__ = ['MARGIN_GIB', 'TRANSIENT_FACTOR', 'SMALL_PIXELS', 'MEMORY_COLUMNS', 'saved_activation_bytes', 'measure_step',
@@ -23,7 +28,6 @@ __all__ = ['MARGIN_GIB', 'TRANSIENT_FACTOR', 'SMALL_PIXELS', 'MEMORY_COLUMNS', '
 # %% ../nbs/23_memory.ipynb #e53d2acf
 def saved_activation_bytes(model: torch.nn.Module, src: torch.Tensor, ratio: float = 1.0, segmentation: bool = False) -> int:
     "Bytes autograd saves for backward in one training forward + loss of `model` on `src` (B,T,3,H,W) at `ratio` (parameters not counted)."
-    from rvm_nb.losses import matting_loss, segmentation_loss
     params = {p.untyped_storage().data_ptr() for p in model.parameters()}
     seen = {}
     def pack(t):
@@ -43,7 +47,7 @@ _STEP = """
 import json, sys, time, torch
 from rvm_nb.config import TrainConfig, merge_config
 from rvm_nb.losses import matting_loss
-from rvm_nb.train import build_model, build_optimizer
+from rvm_nb.checkpoints import build_model, build_optimizer
 cfg = merge_config(TrainConfig(), json.loads(sys.argv[1]))
 torch.manual_seed(0)
 model = build_model(cfg).train(); opt = build_optimizer(model, cfg)
@@ -59,7 +63,6 @@ print(hwm, secs)
 
 def measure_step(cfg: TrainConfig) -> dict:
     "`peak_gib` (resident high-water mark, `VmHWM`) and `step_s` of a fresh process that builds `cfg`'s network and Adam and runs one low-resolution step on a full-size clip."
-    import json, subprocess, sys
     r = subprocess.run([sys.executable, '-c', _STEP, json.dumps(dict(vars(cfg)), default=str)], capture_output=True, text=True)
     if r.returncode != 0: raise RuntimeError(f'measuring {cfg.model_variant} failed: {r.stderr[-2000:]}')
     kib, secs = r.stdout.split()[-2:]
@@ -78,7 +81,6 @@ def _line(xs, ys) -> tuple:
 @functools.lru_cache(maxsize=None)
 def activation_lines(variant: str, checkpointing: bool = False, high_res: bool = False) -> dict:
     "Parameter count and fitted lines (bytes vs frames x pixels) of each training pass of `variant`, measured once per process."
-    from rvm_nb.model import MattingNetwork
     low_res = activation_lines(variant, checkpointing) if high_res else None  # cached: the high-resolution form adds only its own pass
     torch.manual_seed(0)
     net = MattingNetwork(variant, **({'with_cp': True} if checkpointing else {})).train()
@@ -166,7 +168,6 @@ MEMORY_COLUMNS = ['variant', 'stage', 'checkpointing', 'size_lr', 'T_lr', 'size_
 
 def bench_memory(variants=('unireplknet',), stages=(1, 2, 3, 4), measure: bool = True, progress: bool = True, **overrides) -> list:
     "Rows of `MEMORY_COLUMNS` (GiB, seconds): the estimate of each stage preset (with `overrides`), with and without gradient checkpointing, and where it fits the machine and `measure`, the measured full-size low-resolution step."
-    from rvm_nb.config import stage_config
     rows, have = [], available_memory_gib()
     for v in variants:
         for st in stages:

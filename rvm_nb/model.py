@@ -14,16 +14,15 @@ import torch.nn.functional as F
 from torchvision.models.mobilenetv3 import MobileNetV3, _mobilenet_v3_conf
 from torchvision.models.resnet import Bottleneck, ResNet
 
-from .unireplknet import (UNIREPLKNET_VARIANTS, DilatedReparamBlock, UniRepLKNet, load_state_dict_strict,
-                                read_state_dict)
+from .config import MODEL_VARIANTS
+from .unireplknet import UNIREPLKNET_VARIANTS, DilatedReparamBlock, UniRepLKNet, load_state_dict_strict, read_state_dict
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'MATTING_VARIANTS', 'REFINERS', 'per_frame', 'ImageNetNormalize',
            'MobileNetV3LargeEncoder', 'ResNet50Encoder', 'UniRepLKNetEncoder', 'LRASPP', 'ConvGRU', 'upsample_like',
            'BottleneckBlock', 'UpsamplingBlock', 'OutputBlock', 'HaarDWT', 'HaarDownsample', 'RecurrentDecoder',
            'Projection', 'DeepGuidedFilterRefiner', 'box_mean', 'FastGuidedFilterRefiner', 'MattingNetwork',
-           'reparameterize_model', 'resolve_checkpoint', 'infer_variant', 'load_matting_checkpoint',
-           'load_matting_network', 'state_channels']
+           'reparameterize_model', 'state_channels']
 
 # %% ../nbs/11_model.ipynb #77514d30
 def per_frame(fn, *xs):
@@ -356,6 +355,7 @@ MATTING_VARIANTS = {
     **{f'unireplknet_{v}': dict(encoder=v, aspp=128, decoder=(80, 40, 32, 16), image_skip='haar', decode1_kernel=9)
        for v in UNIREPLKNET_VARIANTS},
 }
+assert tuple(MATTING_VARIANTS) == MODEL_VARIANTS, 'rvm_nb.config.MODEL_VARIANTS names every variant, in this order'
 REFINERS = {'deep_guided_filter': DeepGuidedFilterRefiner, 'fast_guided_filter': FastGuidedFilterRefiner}
 
 def _build_encoder(spec, deploy: bool, encoder_kwargs: dict):
@@ -423,50 +423,6 @@ def reparameterize_model(model: nn.Module, inplace: bool = False) -> nn.Module:
         if hasattr(m, 'reparameterize') and not isinstance(m, MattingNetwork): m.reparameterize()
     return model.eval()
 
-def resolve_checkpoint(checkpoint: str | Path) -> Path:
-    """The file of `checkpoint`: a path, a folder or run under `runs/` (its last epoch; any name `python -m rvm_nb.runs list` prints),
-    or a short name of published weights (e.g. `rvm_mobilenetv3`; see `rvm_nb.published`). Nothing found: an error with the closest names."""
-    from rvm_nb.runs import resolve_weights
-    return resolve_weights(checkpoint)[0]
-
-def infer_variant(state_dict: dict) -> tuple[str, bool] | None:
-    "`(variant, deploy)` whose layout `state_dict` has, read from its keys (published RVM, the seed system, ours); None if unknown."
-    keys = state_dict.keys()
-    if 'backbone.features.16.0.weight' in keys: return 'mobilenetv3', False
-    if 'backbone.layer4.0.conv1.weight' in keys: return 'resnet50', False
-    blocks = [{k.split('.')[4] for k in keys if k.startswith(f'backbone.unirep.stages.{i}.')} for i in range(4)]
-    if not all(blocks): return None
-    depths = tuple(len(b) for b in blocks)
-    dims = tuple(int(state_dict[f'backbone.unirep.stages.{i}.0.se.up.weight'].shape[0]) for i in range(4))
-    name = next((v for v, spec in UNIREPLKNET_VARIANTS.items() if spec == (depths, dims)), None)
-    if name is None: return None
-    return ('unireplknet' if name == 'a' else f'unireplknet_{name}'), 'backbone.unirep.stages.0.0.gamma' not in keys
-
-def _same_network(a: str, b: str) -> bool: return a == b or {a, b} == {'unireplknet', 'unireplknet_a'}
-
-def _load_into(model: MattingNetwork, path: Path, sd: dict, found, flag: str = '--variant') -> MattingNetwork:
-    if found and not _same_network(found[0], model.variant):
-        hint = f'pass {flag} {found[0]}' + (' (or leave the variant out)' if flag == '--variant' else '')
-        raise ValueError(f'{path} holds {found[0]} weights, not {model.variant}: {hint}')
-    return load_state_dict_strict(model, sd, str(path))
-
-def load_matting_checkpoint(model: MattingNetwork, path: str | Path, flag: str = '--variant') -> MattingNetwork:
-    "Load a MattingNetwork checkpoint (published RVM / seed system, ours, or a short name) strictly from `path`; a file of another variant names the `flag` to pass."
-    path = resolve_checkpoint(path)
-    sd = read_state_dict(path)
-    return _load_into(model, path, sd, infer_variant(sd), flag)
-
-def load_matting_network(checkpoint: str | Path, variant: str | None = None, **kwargs) -> MattingNetwork:
-    "A `MattingNetwork` with `checkpoint`'s weights; the variant (and deploy form) comes from the file unless `variant` is given."
-    path = resolve_checkpoint(checkpoint)
-    sd = read_state_dict(path)
-    found = infer_variant(sd)
-    if variant is None:
-        from rvm_nb.runs import checkpoint_info  # a run's checkpoint.json names the variant too
-        variant = found[0] if found else (checkpoint_info(path) or {}).get('variant')
-        if variant is None: raise ValueError(f'{path}: cannot tell the network variant from its keys (and no checkpoint.json beside it); pass the variant')
-    if found and _same_network(found[0], variant): kwargs = {'deploy': found[1], **kwargs}
-    return _load_into(MattingNetwork(variant, **kwargs), path, sd, found)
 
 # %% ../nbs/11_model.ipynb #94ebe762
 def state_channels(model: MattingNetwork) -> list:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import copy
 import importlib.util
+import json
 import time
 from pathlib import Path
 
@@ -16,14 +17,16 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .config import atomic_torch_save, project_root
+from .config import atomic_torch_save, project_root, save_json
+from .io import read_video_frames
 from .model import MattingNetwork
+from .samples import ensure_sample_set
 
 # %% auto #0
 __all__ = ['PUBLISHED', 'GRAPH_INPUTS', 'GRAPH_OUTPUTS', 'FOOTAGE_STARTS', 'published_onnx', 'published_available', 'read_graph',
            'conv_bn_pairs', 'state_dict_from_graph', 'GraphMatting', 'bn_input_statistics', 'reestimate_batchnorm',
-           'train_mode_gap', 'footage_batches', 'import_published', 'default_weights_dir', 'published_checkpoint',
-           'main']
+           'train_mode_gap', 'footage_batches', 'import_published', 'default_weights_dir', 'import_report_path',
+           'published_checkpoint', 'main']
 
 # %% ../nbs/12_published.ipynb #2295c67e
 PUBLISHED = {
@@ -196,8 +199,6 @@ FOOTAGE_STARTS = {'calibration': ((0, 30), (0, 200)), 'check': ((60, 90), (400, 
 
 def footage_batches(part: str = 'calibration', sample_root: str | Path | None = None, T: int = 2) -> list:
     "Batches `[(src (B,T,3,H,W), ratio), ...]` of the sample set's real people footage (carphone, vtest); `part` picks the frames."
-    from rvm_nb.io import read_video_frames
-    from rvm_nb.samples import ensure_sample_set
     if part not in FOOTAGE_STARTS: raise ValueError(f"part must be one of {sorted(FOOTAGE_STARTS)}, got {part!r}")
     videos = Path(sample_root or ensure_sample_set()) / 'videos'
     def clip(name, start):
@@ -233,12 +234,20 @@ def default_weights_dir() -> Path:
     "Where imported published weights are kept: `data/weights/` in the project."
     return project_root() / 'data' / 'weights'
 
+def import_report_path(checkpoint: str | Path) -> Path:
+    "The JSON beside an imported checkpoint: variant, source and the import's report."
+    return Path(checkpoint).with_suffix('.json')
+
 def published_checkpoint(name: str = 'rvm_mobilenetv3', dest: str | Path | None = None, force: bool = False, verbose: bool = True) -> Path:
-    "Path of the checkpoint of published weights `name` (default `data/weights/<name>.pth`), imported first if missing."
+    """Path of the checkpoint of published weights `name` (default `data/weights/<name>.pth`), imported first if missing.
+    The file is the plain state dict, RVM's own layout (`model.load_state_dict(torch.load(f))` works as for RVM's .pth);
+    what it is and how it was imported goes beside it (`import_report_path`)."""
     dest = Path(dest) if dest else default_weights_dir() / f'{name}.pth'
-    if dest.is_file() and not force: return dest
+    if dest.is_file() and import_report_path(dest).is_file() and not force: return dest
     if verbose: print(f'{name}: importing the published weights into {dest} (once) ...')
-    atomic_torch_save(import_published(name, verbose=verbose), dest)
+    imported = import_published(name, verbose=verbose)
+    atomic_torch_save(imported.pop('state_dict'), dest)
+    save_json(imported, import_report_path(dest))
     return dest
 
 # %% ../nbs/12_published.ipynb #a4648627
@@ -251,7 +260,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     try: path = published_checkpoint(a.name, a.output, force=a.force)
     except (FileNotFoundError, ValueError, KeyError) as e: raise SystemExit(f'python -m rvm_nb.published: error: {e}') from None
-    rep = torch.load(path, weights_only=True)['report']
+    rep = json.loads(import_report_path(path).read_text())['report']
     gap = rep.get('train_mode_gap')
     print(f'{a.name} -> {path}' + (f" (train-mode alpha gap after BN re-estimation: MAD {gap['pha_mad']:.4f}, max {gap['pha_max']:.3f})" if gap else ''))
 

@@ -20,8 +20,7 @@ from .config import STAGES, TrainConfig, merge_config, runs_dir, save_json
 # %% auto #0
 __all__ = ['RUN_FILE_PATTERNS', 'CHECKPOINT_INFO', 'LAUNCH_ENV', 'under_runs', 'with_run_folders', 'earlier_run_files',
            'claim_run_folders', 'write_checkpoint_info', 'checkpoint_info', 'note_saved_epoch', 'note_run_status',
-           'run_status', 'saved_step', 'epoch_checkpoints', 'stage_runs', 'previous_stage_checkpoint',
-           'resolve_weights', 'find_start_checkpoint', 'list_runs', 'run_checkpoints', 'closest_checkpoint_names',
+           'run_status', 'saved_step', 'epoch_checkpoints', 'list_runs', 'run_checkpoints', 'closest_checkpoint_names',
            'unknown_parameter', 'new_run_name', 'parameter_value', 'NotebookFailed', 'wait_for_training',
            'run_notebook', 'format_runs', 'main']
 
@@ -122,68 +121,6 @@ def epoch_checkpoints(folder: str | Path) -> dict:
 def _info_files(root: Path, depth: int = 3) -> list[Path]:
     return [p for d in range(1, depth + 1) for p in root.glob('/'.join(['*'] * d) + '/' + CHECKPOINT_INFO)]
 
-def stage_runs(stage: int, root: str | Path | None = None) -> list[Path]:
-    "Checkpoint folders under `root` (default `runs_dir()`) of runs of seed stage `stage` that wrote epoch checkpoints, newest first."
-    root = Path(root) if root is not None else runs_dir()
-    found = []
-    for f in _info_files(root) if root.is_dir() else []:
-        meta, eps = checkpoint_info(f), epoch_checkpoints(f.parent)
-        if meta and meta.get('stage') == stage and eps: found.append((max(p.stat().st_mtime for p in eps.values()), str(f.parent)))
-    return [Path(f) for _, f in sorted(found, reverse=True)]
-
-def previous_stage_checkpoint(stage: int, root: str | Path | None = None, required: bool = True) -> Path | None:
-    "The last `epoch-K.pth` of the newest run of stage `stage - 1` under `root` (default `runs_dir()`); None for stage 1. Missing: an error listing the runs there, or None unless `required`."
-    if stage not in STAGES or stage == 1: return None
-    prev = stage_runs(stage - 1, root)
-    if prev: eps = epoch_checkpoints(prev[0]); return eps[max(eps)]
-    if not required: return None
-    have = sorted({f'{r["run"]} (stage {r["stage"]})' for r in list_runs(root)})
-    raise FileNotFoundError(f'no stage-{stage - 1} run with checkpoints under {Path(root) if root is not None else runs_dir()}; '
-                            f'runs there: {_names(have) if have else "none"}')
-
-def _holds(folder: Path) -> str:
-    names = sorted(p.name + ('/' if p.is_dir() else '') for p in folder.iterdir())
-    return _names(names, 12) if names else 'nothing'
-
-def resolve_weights(spec: str | Path) -> tuple:
-    """`(file, how it was found)` for weights named by `spec`: a published name (`rvm_mobilenetv3`), a file, a folder or a run folder
-    (its last epoch), or a run name as `list_runs` prints it. Nothing found raises, with the closest names and what the folder holds."""
-    from rvm_nb.published import PUBLISHED, published_checkpoint
-    if str(spec) in PUBLISHED: return published_checkpoint(str(spec)), f"RVM's published weights {spec}"
-    p = Path(spec)
-    places = [p] if p.is_absolute() else [p, runs_dir() / p]
-    for c in places:
-        if c.is_file(): return c, ''
-        for d in (c, c / 'checkpoints'):
-            if d.is_dir() and (eps := epoch_checkpoints(d)): return eps[max(eps)], f'the last epoch in {d}'
-    if (named := run_checkpoints(str(spec))) is not None and (eps := epoch_checkpoints(named)):
-        return eps[max(eps)], f'the last epoch of run {spec}, in {named}'
-    lines = [f'checkpoint not found: {spec} (looked for {" and ".join(map(str, places))})' + closest_checkpoint_names(str(spec), PUBLISHED)]
-    lines += [f'{c.parent} holds: {_holds(c.parent)}' for c in places if c.parent.is_dir() and str(c.parent) != '.']
-    raise FileNotFoundError('; '.join(lines))
-
-def find_start_checkpoint(cfg: TrainConfig) -> tuple:
-    "`(file, how it was found)` for `cfg.checkpoint` (`(None, '')` without one); see the rules above. Nothing found raises, listing what is there."
-    spec = cfg.checkpoint
-    if not spec: return None, ''
-    try: return resolve_weights(spec)
-    except FileNotFoundError as e: missing = str(e)
-    p = Path(spec)
-    places = [p] if p.is_absolute() else [p, runs_dir() / p]
-    if m := re.fullmatch(r'epoch-(\d+)\.pth', p.name):
-        for c in places:
-            meta, eps = checkpoint_info(c.parent), epoch_checkpoints(c.parent) if c.parent.is_dir() else {}
-            if meta and meta.get('epoch_end') == int(m.group(1)) + 1 and eps:
-                k = max(eps)
-                return eps[k], (f'{p.name} is the last epoch of the run in {c.parent} (epochs {meta.get("epoch_start")}-{m.group(1)}), '
-                                f'which stopped early: its last epoch is {k}')
-    preset = cfg.stage in STAGES and str(spec) == STAGES[cfg.stage].get('checkpoint')
-    lines = [missing]
-    if preset:
-        try: f = previous_stage_checkpoint(cfg.stage)
-        except FileNotFoundError as e: lines.append(str(e))
-        else: return f, f'the last epoch of the newest stage-{cfg.stage - 1} run, in {f.parent} (the seed names it {spec})'
-    raise FileNotFoundError('; '.join(lines))
 
 # %% ../nbs/22_runs.ipynb #18a38fe9
 def _last_step(log_dir: Path):

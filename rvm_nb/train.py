@@ -20,22 +20,24 @@ from torch.utils.data import ConcatDataset, DataLoader, Sampler, Subset
 
 from .augment import (IMAGEMATTE, VIDEOMATTE_TRAIN, VIDEOMATTE_VALID, SegmentationImageAugmentation,
                             SegmentationVideoAugmentation)
-from .config import (STAGES, TrainConfig, atomic_torch_save, atomic_write, environment_report, merge_config, parse_train_args, save_json,
-                           seed_everything, validate_train_config)
+from .checkpoints import build_model, build_optimizer, find_start_checkpoint, load_matting_checkpoint, resolve_checkpoint
+from .config import (STAGES, TrainConfig, atomic_torch_save, atomic_write, environment_report, merge_config, parse_train_args,
+                           resolve_device, save_json, seed_everything, validate_train_config)
 from .framecheck import check_datasets
 from .distributed import RankFailed, free_port, init_distributed, launch, sync_batchnorm, torchrun_env
 from .data import (CocoPanopticDataset, DataPaths, ImageMatteDataset, SuperviselyPersonDataset, TrainFrameSampler,
                          VideoMatteDataset, YouTubeVISDataset, load_data_paths, sample_data_paths)
 from .losses import matting_loss, segmentation_loss
-from .model import MattingNetwork, load_matting_checkpoint, resolve_checkpoint
-from .runs import (claim_run_folders, find_start_checkpoint, note_run_status, note_saved_epoch, saved_step, with_run_folders,
+from .human_samples import human_data_paths
+from .memory import available_memory_gib, check_memory
+from .model import MattingNetwork
+from .runs import (claim_run_folders, note_run_status, note_saved_epoch, saved_step, with_run_folders,
                          write_checkpoint_info)
 
 # %% auto #0
 __all__ = ['random_crop', 'EpochSampler', 'ignore_sigint', 'Stream', 'data_paths', 'matting_datasets', 'segmentation_datasets',
-           'segmentation_notice', 'build_model', 'start_notices', 'build_optimizer', 'train_dtype',
-           'TrainingInterrupted', 'Trainer', 'resolve_device', 'run_training', 'fit_and_record', 'train_worker',
-           'last_train_record', 'preflight', 'train', 'main', 'overfit_one_clip']
+           'segmentation_notice', 'start_notices', 'train_dtype', 'TrainingInterrupted', 'Trainer', 'run_training',
+           'fit_and_record', 'train_worker', 'last_train_record', 'preflight', 'train', 'main', 'overfit_one_clip']
 
 # %% ../nbs/21_train.ipynb #755aebd4
 def random_crop(*clips: torch.Tensor, generator: torch.Generator) -> list:
@@ -107,7 +109,6 @@ def data_paths(cfg: TrainConfig, env: dict | None = None) -> DataPaths:
     if cfg.sample_data:
         if cfg.sample_set not in ('objects', 'humans'): raise ValueError(f"sample_set must be objects or humans, got {cfg.sample_set!r}")
         if cfg.sample_set == 'humans':
-            from rvm_nb.human_samples import human_data_paths
             return human_data_paths()
         return sample_data_paths()
     paths = load_data_paths(cfg.data_config, env=env)
@@ -168,12 +169,6 @@ def segmentation_notice(segmentation: dict) -> str | None:
     if 'image' not in segmentation: return 'neither coco_panoptic nor supervisely is configured: every segmentation step uses YouTubeVIS clips'
     return None
 
-def build_model(cfg: TrainConfig) -> MattingNetwork:
-    "The network of `cfg` (ImageNet backbone from a local file if given; `checkpoint` loaded strictly on top)."
-    model = MattingNetwork(cfg.model_variant, pretrained_backbone=cfg.pretrained_backbone, **({'with_cp': True} if cfg.gradient_checkpointing else {}))
-    if cfg.checkpoint: load_matting_checkpoint(model, cfg.checkpoint, flag='--model-variant')
-    return model
-
 def start_notices(cfg: TrainConfig, how: str = '') -> list[str]:
     "What a run starts from, in lines to print before training: the checkpoint loaded (and `how` it was found), or an encoder trained from scratch."
     if cfg.checkpoint: return [f'starting from checkpoint {resolve_checkpoint(cfg.checkpoint)}' + (f' ({how})' if how else '')]
@@ -183,12 +178,6 @@ def start_notices(cfg: TrainConfig, how: str = '') -> list[str]:
                 f'({STAGES[cfg.stage]["checkpoint"]}); pass --checkpoint (in train_stage.ipynb -p checkpoint preset, a run name or a file)']
     return [f'WARNING: the {cfg.model_variant} encoder trains from scratch (random weights): the seed starts stage 1 from an '
             'ImageNet-pretrained backbone; put its local file at --pretrained-backbone PATH (see README, "ImageNet backbones")']
-
-def build_optimizer(model: MattingNetwork, cfg: TrainConfig) -> torch.optim.Adam:
-    "Adam with RVM's four groups and the stage's learning rates (no weight decay, no schedule)."
-    lrs = {'backbone': cfg.learning_rate_backbone, 'aspp': cfg.learning_rate_aspp, 'decoder': cfg.learning_rate_decoder,
-           'refiner': cfg.learning_rate_refiner}
-    return torch.optim.Adam([{'params': ps, 'lr': lrs[name], 'name': name} for name, ps in model.param_groups().items() if ps])
 
 # %% ../nbs/21_train.ipynb #7dcff0d7
 def train_dtype(cfg: TrainConfig) -> torch.dtype:
@@ -312,7 +301,8 @@ class Trainer:
         streams = {k: getattr(self, k).state() for k in ('lr', 'hr', 'seg_video', 'seg_image') if getattr(self, k) is not None}
         return {'model': self.model.state_dict(), 'optimizer': self.opt.state_dict(), 'scaler': self.scaler.state_dict(),
                 'step': self.step, 'first_step': self.first_step, 'streams': streams, 'variant': self.cfg.model_variant, 'config': dict(vars(self.cfg)),
-                'torch_rng': torch.get_rng_state()}  # all other randomness is seeded by (seed, epoch, index, step)
+                'torch_rng': torch.get_rng_state(),  # all other randomness is seeded by (seed, epoch, index, step)
+                'terms': dict(self._terms)}  # every loss term's last value: the first record after a resume carries them all, as the uninterrupted run's does
 
     def save(self):
         "Write `epoch-K.pth` (weights) and `resume.pth` (full state), atomically (rank 0 only)."
@@ -328,6 +318,7 @@ class Trainer:
         self.step, self.first_step = st['step'], st.get('first_step', self.first_step)
         for k, v in st['streams'].items(): getattr(self, k).start_epoch(v['epoch'], v['position'])
         torch.set_rng_state(st['torch_rng'])
+        self._terms = dict(st.get('terms', {}))
 
     # -- the loop ----------------------------------------------------------------------------------------------
     def _next(self, stream: Stream, wrap: bool = True):
@@ -416,13 +407,6 @@ class Trainer:
         return last
 
 # %% ../nbs/21_train.ipynb #4d0dbe3b
-def resolve_device(name: str) -> torch.device:
-    "`auto` is CUDA when available, else the CPU."
-    if name == 'auto': return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-    dev = torch.device(name)
-    if dev.type == 'cuda' and not torch.cuda.is_available(): raise ValueError(f'device {name!r} requested but CUDA is not available')
-    return dev
-
 def _step_of(line: str) -> int | None:
     try: return json.loads(line).get('step')
     except json.JSONDecodeError: return None  # a line torn by a kill
@@ -450,12 +434,11 @@ def run_training(cfg: TrainConfig, rank: int = 0, local_rank: int = 0) -> dict:
     start, how = find_start_checkpoint(cfg)
     if start is not None and how and not how.startswith("RVM's"): cfg = merge_config(cfg, checkpoint=str(start))  # the file found
     paths = data_paths(cfg)  # a missing data configuration first: it costs nothing to find
+    matting, segmentation = matting_datasets(cfg, paths), segmentation_datasets(cfg, paths)  # and a missing folder of it
     if rank == 0 and not cfg.skip_memory_check:  # will one step fit? measured on small inputs, before any data is read
-        from rvm_nb.memory import available_memory_gib, check_memory
         share = world if device.type == 'cpu' else 1  # CPU ranks share the machine's memory
         have = available_memory_gib(cfg.device) / share
         if est := check_memory(cfg, have): print(f'memory estimate: ~{est["peak"]:.1f} GiB at the peak of a step (of {have:.1f} GiB available)', flush=True)
-    matting, segmentation = matting_datasets(cfg, paths), segmentation_datasets(cfg, paths)
     check = check_datasets({**matting, **segmentation}, skip_bad=cfg.skip_bad_frames, report=Path(cfg.log_dir) / 'data_problems.txt',
                            progress=rank == 0 and not cfg.disable_progress_bar)  # every frame, before the first step
     if rank == 0:

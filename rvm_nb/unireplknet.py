@@ -252,9 +252,10 @@ class UniRepLKNet(nn.Module):
     def __init__(self, in_chans: int = 3, num_classes: int = 1000, depths=(3, 3, 27, 3), dims=(96, 192, 384, 768),
                  drop_path_rate: float = 0., layer_scale_init_value: float = 1e-6, head_init_scale: float = 1.,
                  kernel_sizes=None, deploy: bool = False, with_cp: bool = False, use_sync_bn: bool = False,
-                 features_only: bool = False, stem_stride: int = 4, drop_rate: float = 0., **kwargs):
+                 features_only: bool = False, stem_stride: int = 4, drop_rate: float = 0., global_pool: str = 'avg', **kwargs):
         super().__init__()
         if stem_stride not in (2, 4): raise ValueError(f'stem_stride must be 2 or 4, got {stem_stride}')
+        if global_pool not in ('avg', ''): raise ValueError(f"global_pool must be 'avg' or '', got {global_pool!r}")
         kernel_sizes = tuple(map(tuple, kernel_sizes)) if kernel_sizes is not None else default_kernel_sizes(depths)
         if [len(k) for k in kernel_sizes] != list(depths):
             raise ValueError(f'kernel_sizes lengths {[len(k) for k in kernel_sizes]} do not match depths {list(depths)}')
@@ -277,7 +278,7 @@ class UniRepLKNet(nn.Module):
             self.num_features = dims[-1]
         else:
             self.norm = nn.LayerNorm(dims[-1], eps=1e-6)
-            self.global_pool = 'avg'
+            self.global_pool = global_pool  # '': forward returns the (B,C,H,W) map, as timm's contract says
             self.head_drop = nn.Dropout(drop_rate)
             self.head = nn.Linear(dims[-1], num_classes) if num_classes > 0 else nn.Identity()
             self.num_features = self.head_hidden_size = dims[-1]

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 
 # %% auto #0
 __all__ = ['TERMS', 'METRIC_UNITS', 'read_metrics', 'series', 'plot_training_curves', 'show', 'metric_label', 'read_table',
-           'metric_columns', 'plot_clip_bars', 'plot_frame_curves', 'compare_evaluations']
+           'metric_columns', 'plot_clip_bars', 'plot_frame_curves', 'alpha_frame', 'compare_evaluations']
 
 # %% ../nbs/40_viz.ipynb #d5bf7e1a
 def read_metrics(path: str | Path) -> list[dict]:
@@ -115,7 +115,8 @@ def plot_frame_curves(rows: list[dict], metric: str, clips: list | None = None, 
 
 
 # %% ../nbs/40_viz.ipynb #c0mpare2
-def _alpha(folder: Path, name: str):
+def alpha_frame(folder: Path, name: str):
+    "Alpha frame `name` of `folder` as floats in [0, 1], found by its stem (`.png` or `.jpg`): how predictions and truth are paired."
     import cv2
     p = next((folder / f'{Path(name).stem}{e}' for e in ('.png', '.jpg') if (folder / f'{Path(name).stem}{e}').is_file()), folder / name)
     img = cv2.imread(str(p), cv2.IMREAD_GRAYSCALE)
@@ -138,8 +139,8 @@ def compare_evaluations(true_dir: str | Path, pred_dirs: dict, out_dir: str | Pa
     fig, axes = plt.subplots(len(clips), len(cols), figsize=(2.6 * len(cols), 2.2 * len(clips)), squeeze=False)
     for r, clip in enumerate(clips):
         name = sorted(p.name for p in (clip / 'pha').iterdir())[frame]
-        truth = _alpha(clip / 'pha', name)
-        preds = [_alpha(Path(d) / clip.parent.name / clip.name / 'pha', name) for d in pred_dirs.values()]
+        truth = alpha_frame(clip / 'pha', name)
+        preds = [alpha_frame(Path(d) / clip.parent.name / clip.name / 'pha', name) for d in pred_dirs.values()]
         src = cv2.cvtColor(cv2.imread(str(clip / 'com' / name)), cv2.COLOR_BGR2RGB)
         for c, (img, kw) in enumerate([(src, {}), (truth, {'cmap': 'gray', 'vmin': 0, 'vmax': 1}),
                                        *[(p, {'cmap': 'gray', 'vmin': 0, 'vmax': 1}) for p in preds],
