@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .benchkit import bench_dir, bench_parser, format_table, positive, write_csv
+from .benchkit import bench_dir, bench_parser, format_table, positive, report, write_csv
 from .inference import auto_downsample_ratio, convert_video, matting_runner
 from .io import read_video_frames, VideoWriter
 from .metrics import clip_metrics, ALL_METRICS
@@ -26,8 +26,24 @@ __all__ = ['EVAL_COLUMNS', 'CONVERT_MODES', 'EVAL_ABOUT', 'synthetic_matte_clip'
            'bench_convert', 'run_eval_benchmark', 'eval_main']
 
 # %% ../nbs/95d_bench_eval.ipynb #30a61981
-EVAL_COLUMNS = ['kind', 'device', 'variant', 'width', 'height', 'frames', 'metric', 'backend', 'pipeline', 'output', 'downsample_ratio', 'seconds',
-                'per_100_frames_s', 'fps', 'network_fps', 'vs_network']
+EVAL_COLUMNS = [
+    'kind',
+    'device',
+    'variant',
+    'width',
+    'height',
+    'frames',
+    'metric',
+    'backend',
+    'pipeline',
+    'output',
+    'downsample_ratio',
+    'seconds',
+    'per_100_frames_s',
+    'fps',
+    'network_fps',
+    'vs_network',
+]
 
 def synthetic_matte_clip(frames: int, height: int, width: int, seed: int = 0) -> tuple:
     "(pred_pha, true_pha, pred_fgr, true_fgr) uint8 stacks: a soft-edged blob drifting over the frames, and a noisy prediction of it."
@@ -35,7 +51,8 @@ def synthetic_matte_clip(frames: int, height: int, width: int, seed: int = 0) ->
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     base = rng.random((max(2, height // 32), max(2, width // 32))).astype(np.float32)
     field = cv2.resize(base, (width, height), interpolation=cv2.INTER_CUBIC)
-    true = np.empty((frames, height, width), np.uint8); pred = np.empty_like(true)
+    true = np.empty((frames, height, width), np.uint8)
+    pred = np.empty_like(true)
     for t in range(frames):
         cx, cy = width * (0.3 + 0.4 * t / max(frames - 1, 1)), height / 2
         d = np.sqrt(((xx - cx) / (0.25 * width)) ** 2 + ((yy - cy) / (0.4 * height)) ** 2) + 0.15 * field
@@ -52,9 +69,12 @@ def bench_metrics(sizes=((512, 288), (1920, 1080)), frames: int = 100, metrics=N
     for w, h in sizes:
         clip = synthetic_matte_clip(frames, h, w)
         for m in tqdm(metrics or ALL_METRICS, desc=f'metrics {w}x{h}', disable=not progress):
-            t0 = time.perf_counter(); clip_metrics(*clip, metrics=[m]); dt = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            clip_metrics(*clip, metrics=[m])
+            dt = time.perf_counter() - t0
             rows.append({'kind': 'metric', 'device': 'cpu', 'variant': '', 'width': w, 'height': h, 'frames': frames, 'metric': m,
-                         'downsample_ratio': '', 'seconds': round(dt, 3), 'per_100_frames_s': round(dt * 100 / frames, 3), 'fps': round(frames / dt, 1)})
+                         'downsample_ratio': '', 'seconds': round(dt, 3), 'per_100_frames_s': round(dt * 100 / frames, 3),
+                         'fps': round(frames / dt, 1)})
     return rows
 
 CONVERT_MODES = (('pytorch', False, 'video'), ('pytorch', True, 'video'), ('pytorch', True, 'png_sequence'), ('onnxruntime', True, 'video'))
@@ -70,6 +90,21 @@ def network_only_fps(model, frames: list, ratio: float, backend: str = 'pytorch'
             _, _, *rec = net(torch.from_numpy(f).permute(2, 0, 1)[None, None].to(device, dtype).div(255), *rec, downsample_ratio=ratio)
     return len(frames) / (time.perf_counter() - t0)
 
+def _convert_row(r: dict, net_fps: float, device: str, variant: str, backend: str, pipelined: bool, kind: str) -> dict:
+    "One row of `bench_convert` from `convert_video`'s result `r` and the network-only rate `net_fps`."
+    return {'kind': 'convert_video', 'device': device, 'variant': variant, 'width': r['width'], 'height': r['height'],
+            'frames': r['frames'], 'metric': '', 'backend': backend, 'pipeline': pipelined, 'output': kind,
+            'downsample_ratio': round(r['downsample_ratio'], 4), 'seconds': round(r['seconds'], 2),
+            'per_100_frames_s': round(r['seconds'] * 100 / r['frames'], 2), 'fps': round(r['fps'], 2),
+            'network_fps': round(net_fps, 2), 'vs_network': round(r['fps'] / net_fps, 3)}
+
+def _write_test_video(path: Path, frames: int, height: int, width: int) -> Path:
+    "A synthetic matting clip's composite frames as an H.264 file."
+    _, _, _, fg = synthetic_matte_clip(frames, height, width)
+    with VideoWriter(path, fps=25) as vw:
+        for f in fg: vw.write(f)
+    return path
+
 def bench_convert(variants=('unireplknet', 'mobilenetv3'), sizes=((512, 288), (1920, 1080)), frames: int = 30, device: str = 'cpu',
                   modes=CONVERT_MODES, progress: bool = True) -> list:
     """convert_video frames per second (alpha and foreground written, auto ratio) for each variant, size and
@@ -79,23 +114,19 @@ def bench_convert(variants=('unireplknet', 'mobilenetv3'), sizes=((512, 288), (1
     rows = []
     try:
         for w, h in sizes:
-            src = tmp / f'in_{w}x{h}.mp4'
-            _, _, _, fg = synthetic_matte_clip(frames, h, w)
-            with VideoWriter(src, fps=25) as vw:
-                for f in fg: vw.write(f)
+            src = _write_test_video(tmp / f'in_{w}x{h}.mp4', frames, h, w)
             decoded, ratio = list(read_video_frames(src)), auto_downsample_ratio(h, w)
             for v in tqdm(variants, desc=f'convert {w}x{h}', disable=not progress):
                 model = MattingNetwork(v).eval()
-                net_fps = {b: network_only_fps(model, decoded, ratio, b) for b in dict.fromkeys(m[0] for m in modes) if device == 'cpu' or b == 'pytorch'}
+                backends = [b for b in dict.fromkeys(m[0] for m in modes) if device == 'cpu' or b == 'pytorch']
+                net_fps = {b: network_only_fps(model, decoded, ratio, b) for b in backends}
                 for backend, pipelined, kind in modes:
                     if backend not in net_fps: continue
-                    out = {'output_alpha': tmp / ('pha.mp4' if kind == 'video' else 'pha'), 'output_foreground': tmp / ('fgr.mp4' if kind == 'video' else 'fgr')}
-                    r = convert_video(model, src, output_type=kind, device=device, progress=False, backend=backend, pipeline=pipelined, **out)
-                    rows.append({'kind': 'convert_video', 'device': device, 'variant': v, 'width': w, 'height': h, 'frames': r['frames'], 'metric': '',
-                                 'backend': backend, 'pipeline': pipelined, 'output': kind,
-                                 'downsample_ratio': round(ratio, 4), 'seconds': round(r['seconds'], 2),
-                                 'per_100_frames_s': round(r['seconds'] * 100 / r['frames'], 2), 'fps': round(r['fps'], 2),
-                                 'network_fps': round(net_fps[backend], 2), 'vs_network': round(r['fps'] / net_fps[backend], 3)})
+                    out = {'output_alpha': tmp / ('pha.mp4' if kind == 'video' else 'pha'),
+                           'output_foreground': tmp / ('fgr.mp4' if kind == 'video' else 'fgr')}
+                    r = convert_video(model, src, output_type=kind, device=device, progress=False, backend=backend,
+                                      pipeline=pipelined, **out)
+                    rows.append(_convert_row(r, net_fps[backend], device, v, backend, pipelined, kind))
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return rows
 
@@ -105,10 +136,7 @@ def run_eval_benchmark(out_dir: str | Path | None = None, frames: int = 100, con
     rows = bench_metrics(frames=frames)
     rows += bench_convert(frames=convert_frames)
     if torch.cuda.is_available(): rows += bench_convert(frames=convert_frames, device='cuda')
-    print(format_table(rows, EVAL_COLUMNS))
-    out = bench_dir(out_dir)
-    write_csv(rows, out / 'eval.csv')
-    print(f'\nwrote {out}/eval.csv')
+    report(rows, out_dir, 'eval', EVAL_COLUMNS)
     return rows
 
 # %% ../nbs/95d_bench_eval.ipynb #a780ceb3

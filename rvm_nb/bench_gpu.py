@@ -16,7 +16,7 @@ import torch.distributed as dist
 
 from .bench_model import bench_model, model_cases, SETTINGS
 from .bench_train import reduced_stage, train_case
-from .benchkit import bench_dir, bench_parser, format_table, write_csv
+from .benchkit import bench_dir, bench_parser, format_table, report, write_csv
 from .checkpoints import load_matting_network
 from .io import read_video_frames
 from .model import reparameterize_model
@@ -28,19 +28,22 @@ __all__ = ['GPU_ABOUT', 'dtype_accuracy', 'real_footage_clips', 'process_group_c
 # %% ../nbs/95e_bench_gpu.ipynb #96a58e19
 @torch.no_grad()
 def dtype_accuracy(model, clips: dict, dtypes=('bfloat16',), device: str = 'cpu') -> list:
-    "Rows (clip, dtype, pha MAD x1e3, pha max |Δ|) of `model`'s deploy form in each of `dtypes` against float32 on `device`; `clips` = {name: (frames (T,3,H,W), ratio)}."
+    """Rows (clip, dtype, pha MAD x1e3, pha max |Δ|) of `model`'s deploy form in each of `dtypes` against float32 on
+    `device`; `clips` = {name: (frames (T,3,H,W), ratio)}."""
     base = reparameterize_model(model).to(device).eval()
     rows = []
     for name, (frames, ratio) in clips.items():
         ref, rec = [], [None] * 4
         for f in frames:
-            _, pha, *rec = base(f[None].to(device), *rec, downsample_ratio=ratio); ref.append(pha.float())
+            _, pha, *rec = base(f[None].to(device), *rec, downsample_ratio=ratio)
+            ref.append(pha.float())
         for dt in dtypes:
             net, rec, mad, worst = copy.deepcopy(base).to(getattr(torch, dt)), [None] * 4, 0., 0.
             for f, r in zip(frames, ref):
                 _, pha, *rec = net(f[None].to(device, getattr(torch, dt)), *rec, downsample_ratio=ratio)
                 d = (pha.float() - r).abs()
-                mad += d.mean().item() / len(frames); worst = max(worst, d.max().item())
+                mad += d.mean().item() / len(frames)
+                worst = max(worst, d.max().item())
             rows.append({'clip': name, 'device': device, 'dtype': dt, 'frames': len(frames), 'ratio': ratio,
                          'pha_mad_x1e3': round(mad * 1e3, 3), 'pha_max_abs': round(worst, 4)})
     return rows
@@ -55,15 +58,18 @@ def real_footage_clips(frames: int = 30) -> dict:
 def process_group_check(device: str = 'cuda') -> dict:
     "Seconds to initialise a one-process group (nccl on CUDA, gloo on CPU) and all-reduce a tensor; `ok` when the sum is right."
     backend = 'nccl' if device.startswith('cuda') else 'gloo'
-    with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
     t0 = time.perf_counter()
     dist.init_process_group(backend, init_method=f'tcp://127.0.0.1:{port}', rank=0, world_size=1)
     try:
-        x = torch.arange(4., device=device); dist.all_reduce(x)
+        x = torch.arange(4., device=device)
+        dist.all_reduce(x)
         ok = x.tolist() == [0., 1., 2., 3.]
     finally: dist.destroy_process_group()
-    return {'check': 'process group', 'name': f'{backend} init + all_reduce', 'dtype': 'float32', 'value': round(time.perf_counter() - t0, 3),
-            'unit': 's', 'ok': ok}
+    return {'check': 'process group', 'name': f'{backend} init + all_reduce', 'dtype': 'float32',
+            'value': round(time.perf_counter() - t0, 3), 'unit': 's', 'ok': ok}
 
 def run_gpu_checks(out_dir: str | Path | None = None, device: str = 'cuda', quick: bool = False) -> list:
     "The prepared GPU check (see above); rows written to `<out_dir>/gpu.csv` (default runs/bench); `quick` for toy sizes."
@@ -80,16 +86,17 @@ def run_gpu_checks(out_dir: str | Path | None = None, device: str = 'cuda', quic
     for stage in (1, 2, 3, 4):
         cfg = reduced_stage(stage, 'mobilenetv3' if quick else 'unireplknet', device, scale=4 if quick else 2)
         r = train_case(cfg, iters=1, warmup=0 if quick else 1)
-        rows.append({'check': 'train step (AMP)' if cuda else 'train step', 'name': f"stage {stage} {r['variant']} lr {r['size_lr']}x{r['T_lr']}",
+        rows.append({'check': 'train step (AMP)' if cuda else 'train step',
+                     'name': f"stage {stage} {r['variant']} lr {r['size_lr']}x{r['T_lr']}",
                      'dtype': 'float16 autocast' if cuda else 'float32', 'value': r['s_per_iter'], 'unit': 's', 'ok': True})
     clips = real_footage_clips(2 if quick else 30)
     if quick: clips = {k: (f[:, :, :96, :128], r) for k, (f, r) in clips.items()}
     for r in dtype_accuracy(load_matting_network('rvm_mobilenetv3'), clips, ('float16', 'bfloat16') if cuda else ('bfloat16',), device):
-        rows += [{'check': 'accuracy vs float32', 'name': f"rvm_mobilenetv3 {r['clip']} pha {m}", 'dtype': r['dtype'], 'value': r[k], 'unit': u,
-                  'ok': r['pha_mad_x1e3'] <= 1.0 and r['pha_max_abs'] <= 0.1} for m, k, u in (('MAD', 'pha_mad_x1e3', 'x1e3'), ('max', 'pha_max_abs', ''))]
+        ok = r['pha_mad_x1e3'] <= 1.0 and r['pha_max_abs'] <= 0.1
+        rows += [{'check': 'accuracy vs float32', 'name': f"rvm_mobilenetv3 {r['clip']} pha {m}", 'dtype': r['dtype'], 'value': r[k],
+                  'unit': u, 'ok': ok} for m, k, u in (('MAD', 'pha_mad_x1e3', 'x1e3'), ('max', 'pha_max_abs', ''))]
     rows.append({'check': 'total', 'name': 'wall time', 'dtype': '', 'value': round(time.perf_counter() - t0, 1), 'unit': 's', 'ok': True})
-    out = bench_dir(out_dir)
-    print(format_table(rows)); write_csv(rows, out / 'gpu.csv'); print(f'\nwrote {out}/gpu.csv')
+    report(rows, out_dir, 'gpu')
     return rows
 
 # %% ../nbs/95e_bench_gpu.ipynb #eb446cad
@@ -101,5 +108,4 @@ def gpu_main(argv=None):
     ap.add_argument('--device', default='cuda', help='the device to check (default cuda)')
     ap.add_argument('--quick', action='store_true', help='toy sizes (with --device cpu: the machinery on the CPU)')
     a = ap.parse_args(argv)
-    try: return run_gpu_checks(a.out, a.device, a.quick)
-    except RuntimeError as e: raise SystemExit(f'python -m rvm_nb.bench gpu: error: {e}') from None
+    return run_gpu_checks(a.out, a.device, a.quick)

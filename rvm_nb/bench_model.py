@@ -78,9 +78,12 @@ def model_cases(variants=('unireplknet', 'mobilenetv3', 'resnet50'), forms=('tra
 def timed_peak(fn, macs: float, iters: int = 5) -> float:
     "GMAC/s of `fn` (best of `iters` calls after one warm-up)."
     with torch.inference_mode():
-        fn(); best = math.inf
+        fn()
+        best = math.inf
         for _ in range(iters):
-            t0 = time.perf_counter(); fn(); best = min(best, time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            fn()
+            best = min(best, time.perf_counter() - t0)
     return macs / best / 1e9
 
 def machine_peaks(dtypes=('float32', 'bfloat16'), device: str = 'cpu') -> list:
@@ -131,12 +134,34 @@ def bench_model(cases: list, iters: int = 20, warmup: int = 3, progress: bool = 
 
 def latency_ratios(rows: list, num: str = 'unireplknet', den: str = 'mobilenetv3') -> list:
     "Latency of `num` over `den` for every (form, layout, resolution, dtype) measured for both."
-    key = lambda r: (r['form'], r['layout'], r['height'], r['width'], r['ratio'], r['device'], r['dtype'], r['compiled'], r.get('backend', 'pytorch'))
+    key = lambda r: (
+        r['form'],
+        r['layout'],
+        r['height'],
+        r['width'],
+        r['ratio'],
+        r['device'],
+        r['dtype'],
+        r['compiled'],
+        r.get('backend', 'pytorch'),
+    )
     dens = {key(r): r for r in rows if r['variant'] == den}
-    return [{'ratio_of': f'{num}/{den}', 'form': r['form'], 'layout': r['layout'], 'resolution': f"{r['width']}x{r['height']}",
-             'downsample_ratio': r['ratio'], 'device': r['device'], 'dtype': r['dtype'], 'compiled': r['compiled'], 'backend': r.get('backend', 'pytorch'),
-             'latency_ratio': round(r['latency_ms'] / dens[key(r)]['latency_ms'], 2)}
-            for r in rows if r['variant'] == num and key(r) in dens]
+    return [
+        {
+            'ratio_of': f'{num}/{den}',
+            'form': r['form'],
+            'layout': r['layout'],
+            'resolution': f"{r['width']}x{r['height']}",
+            'downsample_ratio': r['ratio'],
+            'device': r['device'],
+            'dtype': r['dtype'],
+            'compiled': r['compiled'],
+            'backend': r.get('backend', 'pytorch'),
+            'latency_ratio': round(r['latency_ms'] / dens[key(r)]['latency_ms'], 2),
+        }
+        for r in rows
+        if r['variant'] == num and key(r) in dens
+    ]
 
 # %% ../nbs/95a_bench_model.ipynb #6c0eb3c9
 def profile_table(case: Case, steps: int = 5, rows: int = 15) -> str:
@@ -163,7 +188,8 @@ def benchmark_cases(compiled: bool = False) -> tuple[list, list]:
     if cpu_bfloat16_problem(): notes.append(f'no CPU bfloat16 rows: {cpu_bfloat16_problem()}')
     else: cases += model_cases(dtypes=('bfloat16',), **deploy)
     if compiled: cases += model_cases(variants=('unireplknet', 'mobilenetv3'), compiled=True, **deploy)
-    if torch.cuda.is_available(): cases += model_cases(device='cuda', dtypes=('float32', 'float16', 'bfloat16'), settings=SETTINGS, **deploy)
+    if torch.cuda.is_available():
+        cases += model_cases(device='cuda', dtypes=('float32', 'float16', 'bfloat16'), settings=SETTINGS, **deploy)
     return cases, notes
 
 def run_model_benchmark(out_dir: str | Path | None = None, iters: int = 20, warmup: int = 3, compiled: bool = False,
@@ -173,11 +199,18 @@ def run_model_benchmark(out_dir: str | Path | None = None, iters: int = 20, warm
     out = bench_dir(out_dir)
     cases, notes = benchmark_cases(compiled)
     peaks = machine_peaks() + (machine_peaks(('float32', 'float16', 'bfloat16'), 'cuda') if torch.cuda.is_available() else [])
-    print('this machine, measured now:'); print(format_table(peaks)); print(*notes, sep='\n'); print()
+    print('this machine, measured now:')
+    print(format_table(peaks))
+    print(*notes, sep='\n')
+    print()
     rows = add_peak_fractions(bench_model(cases, iters, warmup), peaks)
     ratios = latency_ratios(rows)
-    print(format_table(rows, MODEL_COLUMNS)); print(); print(format_table(ratios))
-    write_csv(rows, out / 'model.csv'); write_csv(ratios, out / 'model_ratios.csv'); write_csv(peaks, out / 'model_peaks.csv')
+    print(format_table(rows, MODEL_COLUMNS))
+    print()
+    print(format_table(ratios))
+    write_csv(rows, out / 'model.csv')
+    write_csv(ratios, out / 'model_ratios.csv')
+    write_csv(peaks, out / 'model_peaks.csv')
     save_json({'environment': environment_report(), 'threads': torch.get_num_threads(), 'iters': iters}, out / 'model_env.json')
     if profile:
         text = profile_table(Case('unireplknet', 'deploy', 'channels_last'))

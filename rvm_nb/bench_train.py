@@ -16,32 +16,33 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from .benchkit import bench_dir, bench_parser, format_table, positive, write_csv
-from .checkpoints import build_model, build_optimizer, last_epoch, load_matting_checkpoint, load_matting_network
+from .benchkit import bench_dir, bench_parser, format_table, positive, report, write_csv
+from .checkpoints import build_model, last_epoch, load_matting_checkpoint, load_matting_network
 from .config import environment_report, merge_config, resolve_device, save_json, seed_everything, stage_config
 from .evaluate import evaluate_model
 from .human_samples import human_eval_set
 from .memory import bench_memory, MEMORY_COLUMNS
 from .model import MattingNetwork
-from .train import data_paths, matting_datasets, run_training, segmentation_datasets, Trainer
+from .train import make_trainer, run_training
 
 # %% auto #0
 __all__ = ['TRAIN_COLUMNS', 'TRAIN_ABOUT', 'MEMORY_ABOUT', 'LEARN_METRICS', 'LEARN_ABOUT', 'reduced_stage', 'train_case',
            'bench_train', 'run_train_benchmark', 'train_main', 'run_memory_benchmark', 'memory_main', 'learning_curve',
-           'eval_subset', 'run_learn_benchmark', 'learn_main']
+           'eval_subset', 'plot_learning_curves', 'run_learn_benchmark', 'learn_main']
 
 # %% ../nbs/95c_bench_train.ipynb #0f0b4329
 TRAIN_COLUMNS = ['device', 'variant', 'stage', 'size_lr', 'T_lr', 'size_hr', 'T_hr', 's_per_iter', 'data_s_per_iter', 'step_s_per_iter',
                  'peak_mem_MiB', 'loader_samples_per_s', 'step_samples_per_s', 'workers_to_keep_up']
 
 def reduced_stage(stage: int, variant: str, device: str = 'cpu', scale: int = 2, data_config: str | None = None, **overrides):
-    "Stage `stage`'s preset with `variant`, sizes divided (`resolution_lr / scale`, `resolution_hr / (2 scale)`, T / 5), quiet, from scratch."
+    """Stage `stage`'s preset with `variant`, sizes divided (`resolution_lr / scale`, `resolution_hr / (2 scale)`, T /
+    5), quiet, from scratch."""
     base = stage_config(stage)
     tmp = tempfile.mkdtemp(prefix='rvm_nb_bench_')
-    return stage_config(stage, model_variant=variant, checkpoint=None, device=device, sample_data=data_config is None, data_config=data_config,
-                        resolution_lr=base.resolution_lr // scale, resolution_hr=base.resolution_hr // (2 * scale),
-                        seq_length_lr=max(2, base.seq_length_lr // 5), seq_length_hr=max(2, base.seq_length_hr // 5),
-                        num_workers=0, disable_validation=True, disable_progress_bar=True, checkpoint_dir=tmp, log_dir=tmp, **overrides)
+    return stage_config(stage, model_variant=variant, checkpoint=None, device=device, sample_data=data_config is None,
+                        data_config=data_config, resolution_lr=base.resolution_lr // scale, resolution_hr=base.resolution_hr // (2 * scale),
+                        seq_length_lr=max(2, base.seq_length_lr // 5), seq_length_hr=max(2, base.seq_length_hr // 5), num_workers=0,
+                        disable_validation=True, disable_progress_bar=True, checkpoint_dir=tmp, log_dir=tmp, **overrides)
 
 def _peak_memory_mib(device: torch.device) -> float:
     if device.type == 'cuda': return torch.cuda.max_memory_allocated(device) / 2**20
@@ -54,23 +55,24 @@ def train_case(cfg, iters: int = 3, warmup: int = 1, threads: int | None = None)
     "Time `iters` training iterations of `cfg` after `warmup` (in this process); one benchmark row."
     if threads: torch.set_num_threads(threads)
     device = resolve_device(cfg.device)
-    paths = data_paths(cfg)
-    model = build_model(cfg).to(device)
-    trainer = Trainer(cfg, model.train(), build_optimizer(model, cfg), matting_datasets(cfg, paths), segmentation_datasets(cfg, paths), device)
+    trainer = make_trainer(cfg, device)
     B, T = cfg.batch_size_per_gpu, cfg.seq_length_lr
     records, samples = [], 0
     for i in range(warmup + iters):
         seg_samples = B if trainer.step % 2 == 0 else B * T  # a YouTubeVIS clip, or B*T COCO/Supervisely images
         rec = trainer.iteration()
         if device.type == 'cuda': torch.cuda.synchronize()
-        if i >= warmup: records.append(rec); samples += B + (B if cfg.train_hr else 0) + seg_samples
+        if i >= warmup:
+            records.append(rec)
+            samples += B + (B if cfg.train_hr else 0) + seg_samples
     total, data = sum(r['time_iter_s'] for r in records), sum(r['time_data_s'] for r in records)
     loader_rate, step_rate = samples / max(data, 1e-9), samples / max(total - data, 1e-9)
     return {'device': device.type, 'variant': cfg.model_variant, 'stage': cfg.stage, 'size_lr': cfg.resolution_lr, 'T_lr': T,
             'size_hr': cfg.resolution_hr if cfg.train_hr else '', 'T_hr': cfg.seq_length_hr if cfg.train_hr else '',
-            's_per_iter': round(total / iters, 3), 'data_s_per_iter': round(data / iters, 3), 'step_s_per_iter': round((total - data) / iters, 3),
-            'peak_mem_MiB': round(_peak_memory_mib(device)), 'loader_samples_per_s': round(loader_rate, 2),
-            'step_samples_per_s': round(step_rate, 2), 'workers_to_keep_up': math.ceil(step_rate / loader_rate)}
+            's_per_iter': round(total / iters, 3), 'data_s_per_iter': round(data / iters, 3),
+            'step_s_per_iter': round((total - data) / iters, 3), 'peak_mem_MiB': round(_peak_memory_mib(device)),
+            'loader_samples_per_s': round(loader_rate, 2), 'step_samples_per_s': round(step_rate, 2),
+            'workers_to_keep_up': math.ceil(step_rate / loader_rate)}
 
 def _train_case_in_process(args) -> dict: return train_case(*args)
 
@@ -87,15 +89,13 @@ def bench_train(variants=('unireplknet', 'mobilenetv3'), stages=(1, 2, 3, 4), de
 # %% ../nbs/95c_bench_train.ipynb #e33eb803
 def run_train_benchmark(out_dir: str | Path | None = None, iters: int = 3, warmup: int = 1, threads: int | None = None,
                         data_config: str | None = None) -> list:
-    "The training benchmark: the four stage presets at reduced sizes, unireplknet and mobilenetv3, CPU (and CUDA when available); writes `train.csv`."
+    """The training benchmark: the four stage presets at reduced sizes, unireplknet and mobilenetv3, CPU (and CUDA when
+    available); writes `train.csv`."""
     devices = ('cpu', 'cuda') if torch.cuda.is_available() else ('cpu',)
     rows = bench_train(devices=devices, iters=iters, warmup=warmup, threads=threads, data_config=data_config)
-    print(format_table(rows, TRAIN_COLUMNS))
-    out = bench_dir(out_dir)
-    write_csv(rows, out / 'train.csv')
+    out = report(rows, out_dir, 'train', TRAIN_COLUMNS).parent
     save_json({'environment': environment_report(), 'threads': threads or torch.get_num_threads(), 'iters': iters, 'warmup': warmup},
               out / 'train_env.json')
-    print(f'\nwrote {out}/train.csv')
     return rows
 
 # %% ../nbs/95c_bench_train.ipynb #21ff5d82
@@ -115,12 +115,10 @@ def train_main(argv=None):
 # %% ../nbs/95c_bench_train.ipynb #ea2dc478
 def run_memory_benchmark(out_dir: str | Path | None = None, variants=('unireplknet', 'mobilenetv3'), stages=(1, 2, 3, 4),
                          measure: bool = True, **overrides) -> list:
-    "The memory benchmark: each stage preset at full size (or `overrides`), estimated with and without gradient checkpointing, measured where it fits; writes `memory.csv`."
+    """The memory benchmark: each stage preset at full size (or `overrides`), estimated with and without gradient
+    checkpointing, measured where it fits; writes `memory.csv`."""
     rows = bench_memory(variants, stages, measure=measure, **overrides)
-    print(format_table(rows, MEMORY_COLUMNS))
-    out = bench_dir(out_dir)
-    write_csv(rows, out / 'memory.csv')
-    print(f'\nwrote {out}/memory.csv (GiB; measured: the full-size low-resolution step in a fresh process)')
+    report(rows, out_dir, 'memory', MEMORY_COLUMNS, 'GiB; measured: the full-size low-resolution step in a fresh process')
     return rows
 
 # %% ../nbs/95c_bench_train.ipynb #8768c3b5
@@ -151,7 +149,8 @@ def learning_curve(label: str, cfg, eval_dir: str | Path, steps: int, every: int
             wall += time.perf_counter() - t0
             model = load_matting_checkpoint(MattingNetwork(cfg.model_variant), last_epoch(cfg.checkpoint_dir, required=True))
         else:
-            seed_everything(cfg.seed); model = build_model(cfg)
+            seed_everything(cfg.seed)
+            model = build_model(cfg)
         summary = evaluate_model(model.eval(), eval_dir, work / f'pred_{step}', downsample_ratio=1, metrics=metrics, progress=False)['all']
         rows.append({'model': label, 'step': step, 'wall_s': round(wall, 1), **{m: round(summary[m], 4) for m in metrics}})
         if progress: print(format_table(rows[-1:]), flush=True)
@@ -159,40 +158,53 @@ def learning_curve(label: str, cfg, eval_dir: str | Path, steps: int, every: int
 
 def eval_subset(set_dir: str | Path, dest: str | Path, clips_per_dataset: int) -> Path:
     "A copy of the first `clips_per_dataset` clips of each dataset of evaluation set `set_dir` in `dest` (a shorter benchmark)."
-    dest = Path(dest); shutil.rmtree(dest, ignore_errors=True)
+    dest = Path(dest)
+    shutil.rmtree(dest, ignore_errors=True)
     for ds in sorted(p for p in Path(set_dir).iterdir() if p.is_dir()):
         for clip in sorted(p for p in ds.iterdir() if p.is_dir())[:clips_per_dataset]: shutil.copytree(clip, dest / ds.name / clip.name)
     return dest
 
-def run_learn_benchmark(out_dir: str | Path | None = None, steps: int = 300, every: int = 100, resolution: int = 128, seq_length: int = 4,
-                        eval_clips: int = 0) -> list:
-    "Learning curves on the human evaluation set: the seed network from scratch, MobileNetV3 from RVM's published weights; writes `learn.csv`, `learn.png`."
+def plot_learning_curves(rows: list, ceiling: dict, path: Path):
+    "`learn.png`: each metric against the training step, a line per model, the published model's value as the ceiling."
     import matplotlib.pyplot as plt
-    out = bench_dir(out_dir)
-    work, eval_dir = out / 'learn', human_eval_set()
-    shutil.rmtree(work, ignore_errors=True)
-    if eval_clips: eval_dir = eval_subset(eval_dir, work / 'eval_subset', eval_clips)
-    base = dict(sample_data=True, sample_set='humans', resolution_lr=resolution, seq_length_lr=seq_length, num_workers=1, log_train_loss_interval=every)
-    rows = learning_curve('seed unireplknet from scratch', stage_config(1, **base), eval_dir, steps, every, work)
-    rows += learning_curve('mobilenetv3 from published', stage_config(1, model_variant='mobilenetv3', checkpoint='rvm_mobilenetv3', **base),
-                           eval_dir, steps, every, work)
-    ceiling = evaluate_model(load_matting_network('rvm_mobilenetv3').eval(), eval_dir, work / 'published', downsample_ratio=1,
-                             metrics=LEARN_METRICS, progress=False)['all']
-    rows.append({'model': 'published rvm_mobilenetv3 (ceiling)', 'step': '', 'wall_s': '', **{m: round(ceiling[m], 4) for m in LEARN_METRICS}})
-    print("\nhuman evaluation set (ground truth = RVM's published model: agreement with RVM, not accuracy); metrics x1e3 as RVM reports them")
-    print(format_table(rows))
-    write_csv(rows, out / 'learn.csv')
     fig, axes = plt.subplots(1, len(LEARN_METRICS), figsize=(5 * len(LEARN_METRICS), 3.6))
     for ax, m in zip(axes, LEARN_METRICS):
         for label in dict.fromkeys(r['model'] for r in rows if r['step'] != ''):
             pts = [r for r in rows if r['model'] == label]
             ax.plot([r['step'] for r in pts], [r[m] for r in pts], marker='o', label=label)
         ax.axhline(ceiling[m], color='k', ls='--', lw=1, label='published model (ceiling)')
-        ax.set_yscale('log'); ax.set_xlabel('training steps (stage-1 LRs)'); ax.set_ylabel(f'{m} (x1e3, log scale)'); ax.grid(alpha=0.3)
+        ax.set_yscale('log')
+        ax.set_xlabel('training steps (stage-1 LRs)')
+        ax.set_ylabel(f'{m} (x1e3, log scale)')
+        ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
     fig.suptitle("Human evaluation set: agreement with RVM's published model", fontsize=11)
-    fig.tight_layout(); fig.savefig(out / 'learn.png', dpi=110); plt.close(fig)
-    print(f'\nwrote {out}/learn.csv and learn.png')
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+def run_learn_benchmark(out_dir: str | Path | None = None, steps: int = 300, every: int = 100, resolution: int = 128, seq_length: int = 4,
+                        eval_clips: int = 0) -> list:
+    """Learning curves on the human evaluation set: the seed network from scratch, MobileNetV3 from RVM's published
+    weights; writes `learn.csv`, `learn.png`."""
+    out = bench_dir(out_dir)
+    work, eval_dir = out / 'learn', human_eval_set()
+    shutil.rmtree(work, ignore_errors=True)
+    if eval_clips: eval_dir = eval_subset(eval_dir, work / 'eval_subset', eval_clips)
+    base = dict(sample_data=True, sample_set='humans', resolution_lr=resolution, seq_length_lr=seq_length, num_workers=1,
+                log_train_loss_interval=every)
+    rows = learning_curve('seed unireplknet from scratch', stage_config(1, **base), eval_dir, steps, every, work)
+    rows += learning_curve('mobilenetv3 from published', stage_config(1, model_variant='mobilenetv3', checkpoint='rvm_mobilenetv3', **base),
+                           eval_dir, steps, every, work)
+    ceiling = evaluate_model(load_matting_network('rvm_mobilenetv3').eval(), eval_dir, work / 'published', downsample_ratio=1,
+                             metrics=LEARN_METRICS, progress=False)['all']
+    rows.append({'model': 'published rvm_mobilenetv3 (ceiling)', 'step': '', 'wall_s': '',
+                 **{m: round(ceiling[m], 4) for m in LEARN_METRICS}})
+    print("\nhuman evaluation set (ground truth = RVM's published model: agreement with RVM, not accuracy); "
+          'metrics x1e3 as RVM reports them')
+    report(rows, out, 'learn')
+    plot_learning_curves(rows, ceiling, out / 'learn.png')
+    print(f'and {out}/learn.png')
     return rows
 
 # %% ../nbs/95c_bench_train.ipynb #fd38406a

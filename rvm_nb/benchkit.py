@@ -14,8 +14,11 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 from tqdm.auto import tqdm
 
+from .config import runs_dir
+
 # %% auto #0
-__all__ = ['count_macs', 'n_params', 'time_round_robin', 'format_table', 'write_csv', 'bench_dir', 'bench_parser', 'positive']
+__all__ = ['count_macs', 'n_params', 'time_round_robin', 'format_table', 'write_csv', 'report', 'bench_dir', 'bench_parser',
+           'positive']
 
 # %% ../nbs/94_benchkit.ipynb #b5441ad6
 def count_macs(model, *args, **kwargs) -> float:
@@ -34,7 +37,9 @@ def time_round_robin(steps: dict, iters: int = 20, warmup: int = 3, progress: bo
     times = {k: [] for k in steps}
     for r in tqdm(range(warmup + iters), desc='rounds', disable=not progress, leave=False):
         for k, fn in steps.items():
-            t0 = time.perf_counter(); fn(); dt = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            fn()
+            dt = time.perf_counter() - t0
             if r >= warmup: times[k].append(dt)
     return times
 
@@ -50,9 +55,19 @@ def format_table(rows: list, columns: list | None = None) -> str:
 
 def write_csv(rows: list, path: str | Path) -> Path:
     "Write `rows` (dicts with the same keys) to CSV at `path`."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, 'w', newline='') as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0])); w.writeheader(); w.writerows(rows)
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+def report(rows: list, out_dir: str | Path | None, name: str, columns: list | None = None, note: str = '') -> Path:
+    "Print `rows` as a table and write them to `<out_dir>/<name>.csv` (`bench_dir`); says where, with `note`."
+    print(format_table(rows, columns))
+    path = write_csv(rows, bench_dir(out_dir) / f'{name}.csv')
+    print(f'\nwrote {path}' + (f' ({note})' if note else ''))
     return path
 
 def bench_dir(out_dir: str | Path | None = None) -> Path:

@@ -44,7 +44,9 @@ class EvalClip:
         odd = next((n for n, f in zip(names, frames) if f.shape != frames[0].shape), None)
         if odd is not None:
             size = lambda f: f'{f.shape[1]}x{f.shape[0]}'
-            raise ValueError(f'{self.path / kind / odd}: {size(frames[names.index(odd)])}, but {names[0]} of the same clip is {size(frames[0])}')
+            raise ValueError(
+                f'{self.path / kind / odd}: {size(frames[names.index(odd)])}, but {names[0]} of the same clip is {size(frames[0])}'
+            )
         x = np.stack(frames)
         return x if uint8 else x.astype(np.float32) / 255  # as RVM's scripts read frames
 
@@ -61,7 +63,8 @@ def list_clips(root: str | Path) -> list[EvalClip]:
 def _background_sources(folder: Path, kind: str) -> list:
     if not folder.is_dir(): raise FileNotFoundError(f'background folder not found: {folder}')
     if kind == 'static': items = list_images(folder)
-    elif kind == 'motion': items = sorted(p for p in folder.iterdir() if p.is_dir() or p.suffix.lower() in ('.mp4', '.avi', '.mov', '.mkv', '.webm'))
+    elif kind == 'motion':
+        items = sorted(p for p in folder.iterdir() if p.is_dir() or p.suffix.lower() in ('.mp4', '.avi', '.mov', '.mkv', '.webm'))
     else: raise ValueError(f"kind must be 'motion' (video backgrounds) or 'static' (image backgrounds), got {kind!r}")
     if not items: raise FileNotFoundError(f'no {"images" if kind == "static" else "videos or frame folders"} in {folder}')
     return items
@@ -88,7 +91,8 @@ def compose_videomatte(videomatte_split: str | Path, backgrounds: str | Path, ou
     for i in tqdm(range(num_samples), desc=f'composing {out.name}', disable=not progress):
         clip = clips[i % len(clips)]
         fgr_files, pha_files = list_images(split / 'fgr' / clip), list_images(split / 'pha' / clip)
-        if len(fgr_files) != len(pha_files): raise ValueError(f'clip {clip}: {len(fgr_files)} foreground frames but {len(pha_files)} alpha frames')
+        if len(fgr_files) != len(pha_files):
+            raise ValueError(f'clip {clip}: {len(fgr_files)} foreground frames but {len(pha_files)} alpha frames')
         if len(fgr_files) < num_frames: raise ValueError(f'clip {clip} has {len(fgr_files)} frames, fewer than num_frames={num_frames}')
         start = rng.randrange(max(1, len(fgr_files) - num_frames))
         mirror = (i // len(clips)) % 2 == 1
@@ -104,7 +108,9 @@ def compose_videomatte(videomatte_split: str | Path, backgrounds: str | Path, ou
             for name, img in (('fgr', fgr), ('pha', pha), ('com', com), ('bgr', bgr)):
                 write_image(out / f'{i:04d}' / name / f'{t:04d}.{ext}', np.ascontiguousarray(img))
         draws.append({'sample': f'{i:04d}', 'clip': clip, 'background': bg.name, 'start': start, 'mirrored': mirror})
-    (out / 'composition.json').write_text(json.dumps({'seed': seed, 'kind': kind, 'num_frames': num_frames, 'resize': resize, 'samples': draws}, indent=1))
+    (out / 'composition.json').write_text(
+        json.dumps({'seed': seed, 'kind': kind, 'num_frames': num_frames, 'resize': resize, 'samples': draws}, indent=1)
+    )
     return draws
 
 # %% ../nbs/16_evalsets.ipynb #acb4d15f

@@ -103,7 +103,8 @@ def plot_layers(imports: dict | None = None, layers=LAYERS):
         for t in ts:
             if m in pos and t in pos:  # within a layer: an arc above the row
                 bend = 'arc3,rad=0.0' if pos[t][1] < pos[m][1] else 'arc3,rad=-0.45'
-                ax.annotate('', pos[t], pos[m], arrowprops=dict(arrowstyle='->', color='0.72', lw=0.6, shrinkA=9, shrinkB=9, connectionstyle=bend))
+                ax.annotate('', pos[t], pos[m],
+                            arrowprops=dict(arrowstyle='->', color='0.72', lw=0.6, shrinkA=9, shrinkB=9, connectionstyle=bend))
     for m, (x, y) in pos.items():
         ax.text(x, y, m, ha='center', va='center', fontsize=8.5, bbox=dict(boxstyle='round,pad=0.3', fc='#e8f0fb', ec='#4a78b5', lw=0.8))
     for y, (name, _) in enumerate(layers): ax.text(-0.02, y, name, ha='right', va='center', fontsize=8.5, color='0.35')

@@ -21,8 +21,8 @@ from .unireplknet import UNIREPLKNET_VARIANTS, DilatedReparamBlock, UniRepLKNet,
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'MATTING_VARIANTS', 'REFINERS', 'per_frame', 'ImageNetNormalize',
            'MobileNetV3LargeEncoder', 'ResNet50Encoder', 'UniRepLKNetEncoder', 'LRASPP', 'ConvGRU', 'upsample_like',
            'BottleneckBlock', 'UpsamplingBlock', 'OutputBlock', 'HaarDWT', 'HaarDownsample', 'RecurrentDecoder',
-           'Projection', 'DeepGuidedFilterRefiner', 'box_mean', 'FastGuidedFilterRefiner', 'MattingNetwork',
-           'reparameterize_model', 'state_channels']
+           'Projection', 'GuidedFilterRefiner', 'DeepGuidedFilterRefiner', 'box_mean', 'FastGuidedFilterRefiner',
+           'MattingNetwork', 'reparameterize_model', 'state_channels']
 
 # %% ../nbs/11_model.ipynb #77514d30
 def per_frame(fn, *xs):
@@ -193,8 +193,10 @@ class HaarDWT(nn.Module):
     def __init__(self):
         super().__init__()
         lo, hi = torch.tensor([1., 1.]) / 2 ** 0.5, torch.tensor([1., -1.]) / 2 ** 0.5  # reversed dec_lo / dec_hi
-        self.register_buffer('h0_col', lo.view(1, 1, 2, 1)); self.register_buffer('h1_col', hi.view(1, 1, 2, 1))
-        self.register_buffer('h0_row', lo.view(1, 1, 1, 2)); self.register_buffer('h1_row', hi.view(1, 1, 1, 2))
+        self.register_buffer('h0_col', lo.view(1, 1, 2, 1))
+        self.register_buffer('h1_col', hi.view(1, 1, 2, 1))
+        self.register_buffer('h0_row', lo.view(1, 1, 1, 2))
+        self.register_buffer('h1_row', hi.view(1, 1, 1, 2))
 
     def kernels(self):
         "The four 2x2 analysis kernels (LL, col-high, row-high, both-high) as a (4,1,2,2) tensor."
@@ -244,7 +246,8 @@ class RecurrentDecoder(nn.Module):
     def image_skips(self, s0):
         "The images concatenated at 1/8, 1/4, 1/2 (None where a block takes none)."
         if self.image_skip == 'haar': return None, None, self.down(s0)
-        s1 = per_frame(self.avgpool, s0); s2 = per_frame(self.avgpool, s1)
+        s1 = per_frame(self.avgpool, s0)
+        s2 = per_frame(self.avgpool, s1)
         return per_frame(self.avgpool, s2), s2, s1
 
     def forward(self, s0, f1, f2, f3, f4, r1=None, r2=None, r3=None, r4=None):
@@ -291,22 +294,9 @@ def _coefficients_to_output(A, b, fine_src):
     pha = torch.addcmul(b[:, 3:], A[:, 3:], fine_src.mean(1, keepdim=True)).clamp_(0., 1.)
     return [fgr, pha]
 
-class DeepGuidedFilterRefiner(nn.Module):
-    "Deep guided filter (Wu et al. 2018) as RVM uses it: refines `(fgr_residual, pha)` to full resolution."
-    def __init__(self, hid_channels: int = 16):
-        super().__init__()
-        self.box_filter = nn.Conv2d(4, 4, 3, padding=1, bias=False, groups=4)
-        self.box_filter.weight.data[...] = 1 / 9
-        self.conv = nn.Sequential(
-            nn.Conv2d(4 * 2 + hid_channels, hid_channels, 1, bias=False), nn.BatchNorm2d(hid_channels), nn.ReLU(True),
-            nn.Conv2d(hid_channels, hid_channels, 1, bias=False), nn.BatchNorm2d(hid_channels), nn.ReLU(True),
-            nn.Conv2d(hid_channels, 4, 1, bias=True))
-
-    def coefficients(self, base_src, base_fgr, base_pha, base_hid):
-        "The filter's `(A, b)` at base resolution, (B,4,h,w) each."
-        mean_x, mean_y, cov_xy, var_x = _local_stats(self.box_filter, _with_gray(base_src), torch.cat([base_fgr, base_pha], 1))
-        A = self.conv(torch.cat([cov_xy, var_x, base_hid], 1))
-        return A, mean_y - A * mean_x
+class GuidedFilterRefiner(nn.Module):
+    "A guided-filter refiner: a subclass gives `coefficients` (the filter's `A`, `b` at base resolution); applying them is shared."
+    def coefficients(self, base_src, base_fgr, base_pha, base_hid): raise NotImplementedError
 
     def _refine(self, fine_src, *base): return _apply_coefficients(*self.coefficients(*base), _with_gray(fine_src))
 
@@ -318,6 +308,22 @@ class DeepGuidedFilterRefiner(nn.Module):
         "The network's final `(fgr, pha)` (residual added, clamped) at `fine_src`'s resolution, in fewer full-resolution passes."
         return per_frame(lambda f, *b: _coefficients_to_output(*self.coefficients(*b), f), fine_src, base_src, base_fgr, base_pha, base_hid)
 
+class DeepGuidedFilterRefiner(GuidedFilterRefiner):
+    "Deep guided filter (Wu et al. 2018) as RVM uses it: refines `(fgr_residual, pha)` to full resolution."
+    def __init__(self, hid_channels: int = 16):
+        super().__init__()
+        self.box_filter = nn.Conv2d(4, 4, 3, padding=1, bias=False, groups=4)
+        self.box_filter.weight.data[...] = 1 / 9
+        self.conv = nn.Sequential(nn.Conv2d(4 * 2 + hid_channels, hid_channels, 1, bias=False), nn.BatchNorm2d(hid_channels), nn.ReLU(True),
+                                  nn.Conv2d(hid_channels, hid_channels, 1, bias=False), nn.BatchNorm2d(hid_channels), nn.ReLU(True),
+                                  nn.Conv2d(hid_channels, 4, 1, bias=True))
+
+    def coefficients(self, base_src, base_fgr, base_pha, base_hid):
+        "The filter's `(A, b)` at base resolution, (B,4,h,w) each."
+        mean_x, mean_y, cov_xy, var_x = _local_stats(self.box_filter, _with_gray(base_src), torch.cat([base_fgr, base_pha], 1))
+        A = self.conv(torch.cat([cov_xy, var_x, base_hid], 1))
+        return A, mean_y - A * mean_x
+
 def box_mean(x, r: int = 1):
     "Mean over a (2r+1)^2 window with zero padding (separable; border windows count the zeros)."
     k = 2 * r + 1
@@ -325,7 +331,7 @@ def box_mean(x, r: int = 1):
     x = F.conv2d(x, x.new_full((C, 1, 1, k), 1 / k), padding=(0, r), groups=C)
     return F.conv2d(x, x.new_full((C, 1, k, 1), 1 / k), padding=(r, 0), groups=C)
 
-class FastGuidedFilterRefiner(nn.Module):
+class FastGuidedFilterRefiner(GuidedFilterRefiner):
     "Classical fast guided filter (radius 1, eps 1e-5); no parameters, ignores `hid`."
     def __init__(self, *args, eps: float = 1e-5):
         super().__init__()
@@ -336,16 +342,6 @@ class FastGuidedFilterRefiner(nn.Module):
         mean_x, mean_y, cov_xy, var_x = _local_stats(box_mean, _with_gray(base_src), torch.cat([base_fgr, base_pha], 1))
         A = cov_xy / (var_x + self.eps)
         return A, mean_y - A * mean_x
-
-    def _refine(self, fine_src, *base): return _apply_coefficients(*self.coefficients(*base), _with_gray(fine_src))
-
-    def forward(self, fine_src, base_src, base_fgr, base_pha, base_hid):
-        "Refined `(fgr_residual, pha)` at `fine_src`'s resolution."
-        return per_frame(self._refine, fine_src, base_src, base_fgr, base_pha, base_hid)
-
-    def output(self, fine_src, base_src, base_fgr, base_pha, base_hid):
-        "The network's final `(fgr, pha)` (residual added, clamped) at `fine_src`'s resolution, in fewer full-resolution passes."
-        return per_frame(lambda f, *b: _coefficients_to_output(*self.coefficients(*b), f), fine_src, base_src, base_fgr, base_pha, base_hid)
 
 # %% ../nbs/11_model.ipynb #ddee4c7c
 MATTING_VARIANTS = {

