@@ -8,12 +8,19 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import fcntl
+import importlib.metadata as md
+import inspect
+import io
 import json
+import math
 import os
 import platform
 import random
+import re
 import sys
 import tempfile
+import tokenize
 import types
 import typing
 from pathlib import Path
@@ -67,7 +74,6 @@ def atomic_torch_save(obj, path: str | Path) -> Path:
 
 def build_once(dest: str | Path, is_complete: typing.Callable[[Path], bool], build: typing.Callable[[Path], Path]) -> Path:
     "`dest` if `is_complete(dest)`, else `build(dest)` under a file lock beside it, so concurrent processes build it once."
-    import fcntl
     dest = Path(dest)
     if is_complete(dest): return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -90,7 +96,6 @@ def seed_everything(seed: int) -> None:
 
 def environment_report() -> dict:
     "Versions, threads and devices of this process, for `runs/<name>/environment.json`."
-    import importlib.metadata as md
     def _v(pkg):
         try: return md.version(pkg)
         except md.PackageNotFoundError: return None
@@ -225,7 +230,6 @@ def _flag(name: str) -> str: return '--' + name.replace('_', '-')
 
 def config_problems(cfg: TrainConfig) -> list[str]:
     "Every value of `cfg` outside its allowed range, one line each naming the flag, the value and the range (empty when all are fine)."
-    import math, re
     out = []
     def need(ok: bool, name: str, allowed: str):
         if not ok: out.append(f'{_flag(name)} {getattr(cfg, name)}: {allowed}')
@@ -284,7 +288,6 @@ def _flag_type(tp):
 def field_docs(cls=None) -> dict:
     """{field: its end-of-line comment} of a config dataclass (default `TrainConfig`), read from its source: the one
     place flags are documented."""
-    import inspect, io as _io, tokenize
     cls = cls or TrainConfig
     try: src = inspect.getsource(cls)
     except (OSError, TypeError):  # defined in a notebook cell: read the exported module's copy
@@ -292,7 +295,7 @@ def field_docs(cls=None) -> dict:
         src = inspect.getsource(getattr(rvm_nb.config, cls.__name__))
     names, docs = {f.name for f in dataclasses.fields(cls)}, {}
     last = None
-    for tok in tokenize.generate_tokens(_io.StringIO(src).readline):
+    for tok in tokenize.generate_tokens(io.StringIO(src).readline):
         if tok.type == tokenize.NAME and tok.start[1] == 4 and tok.string in names: last = (tok.string, tok.start[0])
         elif tok.type == tokenize.COMMENT and last and tok.start[0] == last[1]: docs[last[0]] = tok.string.lstrip('# ').strip()
     return docs

@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import copy
 import html
+import importlib
+import inspect
 import json
 import re
 import shutil
@@ -17,7 +19,7 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from .config import project_root
+from .config import one_line_errors, project_root
 
 # %% auto #0
 __all__ = ['NAV_SECTIONS', 'doc_notebooks', 'split_frontmatter', 'source_page', 'clean_markdown', 'prepare_cells',
@@ -127,7 +129,6 @@ def order_show_docs(nb) -> None:
 
 def documented_object(file: str, name: str):
     "The object an entry documents: `name` (or `Class.method`) in the package module at `file` (`rvm_nb/x.py`); None when it is not there."
-    import importlib
     try: obj = importlib.import_module(file.removesuffix('.py').replace('/', '.'))
     except ImportError: return None
     for part in name.split('.'): obj = getattr(obj, part, None)
@@ -138,7 +139,6 @@ def _cell(text: str) -> str: return text.replace('|', '\\|').replace('\n', ' ')
 def parameter_table(obj) -> str:
     """A Markdown table of `obj`'s parameters (a class: its constructor's): type, default and the comment beside each in
     the source (`docments`); '' when it has none."""
-    import inspect
     from fastcore.docments import docments
     try: sig = inspect.signature(obj)
     except (TypeError, ValueError): return ''
@@ -157,7 +157,6 @@ def parameter_table(obj) -> str:
 
 def source_line(obj) -> tuple | None:
     "`(file relative to the project, first line)` of `obj`'s source (a decorated function: its first decorator); None outside the project."
-    import inspect
     try:
         target = inspect.unwrap(obj)
         file, line = inspect.getsourcefile(target), inspect.getsourcelines(target)[1]
@@ -172,7 +171,6 @@ def improve_entry(md: str, module: str | None = None) -> str:
     obj = documented_object(f'rvm_nb/{module}.py', e['name']) if e and module else None
     obj = obj if obj is not None else documented_object(e['file'], e['name']) if e else None
     if obj is None: return md
-    import inspect
     where = source_line(obj)
     if where and where != (e['file'], e['line']): md = md.replace(f"/{e['file']}#L{e['line']})", f'/{where[0]}#L{where[1]})', 1)
     short = e['name'].split('.')[-1]
@@ -425,7 +423,7 @@ def main(argv=None):
             t0 = time.time()
             execute_notebook(p)
             print(f'executed {p} in {time.time() - t0:.0f}s')
-    build_docs(args.dest, readme=not args.no_readme)
+    with one_line_errors('rvm-docs'): build_docs(args.dest, readme=not args.no_readme)
 
 # notebook shells (nbdev_test, docs processing) run this cell as __main__ too, but have no __file__
 if __name__ == '__main__' and '__file__' in globals(): main()

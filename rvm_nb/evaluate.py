@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from .checkpoints import load_matting_network
 from .config import atomic_write, one_line_errors, resolve_device, save_json
@@ -89,7 +90,6 @@ def evaluate_dirs(pred_dir: str | Path, true_dir: str | Path, metrics=None, num_
                   progress: bool = True, high_res: bool = False) -> dict:
     """Score `pred_dir` against `true_dir`; write `<name>_per_frame.csv` and `<name>_per_clip.csv` into `pred_dir`;
     returns {'all'|dataset: {metric: value}}."""
-    from tqdm.auto import tqdm
     pred_dir, true_dir, asked = Path(pred_dir), Path(true_dir), metrics is not None
     metrics = check_metrics(metrics or (HR_METRICS if high_res else ALL_METRICS))  # each script's default list
     if not pred_dir.is_dir(): raise FileNotFoundError(f'prediction folder not found: {pred_dir}')
@@ -126,7 +126,6 @@ def format_summary(summary: dict) -> str:
 def predict_set(model, set_dir: str | Path, pred_dir: str | Path, downsample_ratio: float | None = None, foreground: bool = True,
                 device=None, progress: bool = True) -> list:
     "Predict `pha/` (and `fgr/`) for every clip of `set_dir` with `com/` frames; returns the clips predicted."
-    from tqdm.auto import tqdm
     clips = [c for c in list_clips(set_dir) if c.has('com')]
     if not clips: raise FileNotFoundError(f'no clips with com/ (input) frames in {set_dir}')
     for c in tqdm(clips, desc='predicting clips', disable=not progress):

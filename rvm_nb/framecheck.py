@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from torch.utils.data import ConcatDataset
+from tqdm.auto import tqdm
 
 from .config import atomic_write, project_root
 from .io import CorruptImageError, read_image
@@ -110,7 +111,6 @@ class FrameFacts:
 def check_frames(paths, manifest: FrameManifest | None = None, workers: int = 4, progress: bool = True) -> tuple[dict, int]:
     """{path: FrameFacts} for every file in `paths`, headers read in `workers` threads unless the manifest knows the file
     unchanged; and how many were read."""
-    from tqdm.auto import tqdm
     paths = list(dict.fromkeys(Path(p) for p in paths))
     known = manifest.load() if manifest else {}
     out, todo = {}, []

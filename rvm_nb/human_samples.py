@@ -16,6 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from .config import build_once, one_line_errors, project_root, save_json
 from .data import sample_data_paths
@@ -51,7 +52,6 @@ def footage_plan(footage=HUMAN_FOOTAGE, clip_frames: int = CLIP_FRAMES) -> list[
 # %% ../nbs/13_human_samples.ipynb #17501f37
 def matte_video(model, path: str | Path, ratio: float, count: int | None = None, progress: bool = True):
     "`(frames, fgr, pha)` uint8 arrays (T,H,W,3), (T,H,W,3), (T,H,W) of video `path` matted by `model` with the state carried."
-    from tqdm.auto import tqdm
     frames = np.stack(list(read_video_frames(path, count=count)))
     rec, fgrs, phas = [None] * 4, [], []
     with torch.inference_mode():

@@ -13,11 +13,14 @@ import json
 import re
 from pathlib import Path
 
+from PIL import Image
+
 from .config import project_root
 
 # %% auto #0
-__all__ = ['LAYERS', 'layer_of', 'module_imports', 'package_imports', 'import_cycles', 'layer_problems', 'plot_layers',
-           'import_signature', 'layers_picture_path', 'write_layers_picture', 'layers_picture_current', 'main']
+__all__ = ['LAYERS', 'LAZY_IMPORTS', 'layer_of', 'module_imports', 'package_imports', 'import_cycles', 'layer_problems',
+           'function_imports', 'lazy_import_problems', 'plot_layers', 'import_signature', 'layers_picture_path',
+           'write_layers_picture', 'layers_picture_current', 'main']
 
 # %% ../nbs/91_layers.ipynb #66549766
 LAYERS = (  # bottom to top: a module imports only from its own layer or below, and never in a cycle
@@ -90,6 +93,30 @@ def layer_problems(imports: dict, layers=LAYERS) -> list[str]:
             for m, ts in imports.items() for t in ts if m in level and t in level and level[t] > level[m]]
     return out + [f'import cycle: {" -> ".join(c)}' for c in import_cycles(imports)]
 
+# %% ../nbs/91_layers.ipynb #fe55e98b
+LAZY_IMPORTS = ('onnx', 'onnxruntime', 'matplotlib', 'ipywidgets', 'IPython', 'playwright', 'nbdev', 'nbconvert', 'nbclient',
+                'nbformat', 'papermill', 'click', 'pygments', 'fastcore', 'timm', 'torch.utils.tensorboard', 'torchvision', 'av',
+                'cv2')
+
+def function_imports(source: str) -> list[str]:
+    "The modules `source` imports inside functions (`import a.b` and `from a.b import c` give `a.b`), in order."
+    out = []
+    for f in ast.walk(ast.parse(source)):
+        if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for n in ast.walk(f):
+                if isinstance(n, ast.Import): out += [a.name for a in n.names]
+                elif isinstance(n, ast.ImportFrom): out.append('.' * n.level + (n.module or ''))
+    return out
+
+def lazy_import_problems(root: str | Path | None = None, allowed=LAZY_IMPORTS) -> list[str]:
+    "One line per import inside a function of a module under `root` (default: rvm_nb) that is not of an `allowed` dependency."
+    root = Path(root) if root is not None else Path(importlib.util.find_spec('rvm_nb').origin).parent
+    own = lambda m: m.startswith('.') or m.split('.')[0] == 'rvm_nb'
+    return [f'{p.stem} imports {m} inside a function: import it at the top of the module'
+            for p in sorted(root.glob('*.py')) if not p.stem.startswith('_')
+            for m in function_imports(p.read_text())
+            if not own(m) and not any(m == a or m.startswith(a + '.') for a in allowed)]
+
 # %% ../nbs/91_layers.ipynb #d12d90f7
 def plot_layers(imports: dict | None = None, layers=LAYERS):
     "The package as a picture: one row per layer, bottom to top, and an arrow for every import that crosses layers."
@@ -130,7 +157,6 @@ def write_layers_picture(path: str | Path | None = None) -> Path:
 
 def layers_picture_current(path: str | Path | None = None) -> bool:
     "Whether the saved picture shows the package as it is now."
-    from PIL import Image
     path = Path(path or layers_picture_path())
     return path.is_file() and Image.open(path).text.get('Description') == f'rvm_nb imports {import_signature(package_imports())}'
 

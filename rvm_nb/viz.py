@@ -5,6 +5,8 @@
 # %% ../nbs/40_viz.ipynb #d4ec2bd3
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -60,7 +62,6 @@ def plot_training_curves(records: list[dict], title: str = ''):
 def show(fig, dpi: int | None = None) -> None:
     """Display `fig` as a PNG and close it: works under any matplotlib backend (under Agg, which `MPLBACKEND=Agg`
     papermill runs use, figures never show by themselves)."""
-    import io
     from IPython.display import Image, display
     buf = io.BytesIO()
     fig.savefig(buf, format='png', dpi=dpi or fig.dpi, bbox_inches='tight')
@@ -79,7 +80,6 @@ def metric_label(metric: str) -> str:
 
 def read_table(path: str | Path) -> list[dict]:
     "Rows of a CSV written by `rvm_nb.evaluate`, metric columns as floats (None where empty)."
-    import csv
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f'no such table: {path}')
     rows = list(csv.DictReader(open(path, newline='')))
@@ -198,7 +198,6 @@ def plot_alpha_comparison(true_dir: str | Path, pred_dirs: dict, frame: int = 8,
 
 def write_comparison(rows: list, fig, out_dir: str | Path, note: str = ''):
     "`comparison.csv`, `comparison.md` (a table under `note`) and `comparison.png` in `out_dir`."
-    import csv
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     keys = list(dict.fromkeys(k for r in rows for k in r))

@@ -14,11 +14,16 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
+def default_sigint():
+    "Ctrl-C as a terminal's foreground job gets it: a suite started in the background (SIGINT ignored) must not pass that on."
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Terminal:
     "A command in its own process group, as a shell's foreground job; standard error read line by line while it runs."
     def __init__(self, argv, env, stdout):
         self.p = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=stdout, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                                  text=True, start_new_session=True)
+                                  text=True, start_new_session=True, preexec_fn=default_sigint)
         self.lines, self.t0 = [], time.monotonic()
         self.reader = threading.Thread(target=lambda: [self.lines.append((time.monotonic() - self.t0, l.rstrip('\n'))) for l in self.p.stderr])
         self.reader.start()
@@ -106,7 +111,8 @@ try: train_in_child(cfg, resume_command('jl', launch=None))
 except NotebookError as e: print('NotebookError:', e)
 '''
     env = {**os.environ, 'RVM_NB_RUNS': str(tmp_path)}
-    r = subprocess.run([sys.executable, '-c', script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    r = subprocess.run([sys.executable, '-c', script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+                       preexec_fn=default_sigint)
     assert 'SIGINT: the training process finishes its step, saves resume.pth and prints how to resume (this cell waits for it)' in r.stdout, r.stdout + r.stderr
     assert r.stdout.strip().splitlines()[-1] == (f"NotebookError: training interrupted: saved {tmp_path / 'jl' / 'checkpoints' / 'resume.pth'}; "
                                                  "resume with: set run_name = 'jl' and resume = True in the parameters cell, then run all cells")

@@ -14,4 +14,4 @@ export PYTHONUNBUFFERED=1 MPLBACKEND=Agg
 echo "== the shared data: sample set, RVM's published weights, human sample set =="
 .venv/bin/python -m rvm_nb.published
 .venv/bin/python -m rvm_nb.human_samples --quiet
-exec .venv/bin/python -m pytest tests -q -p no:cacheprovider --durations=8 "$@"
+exec .venv/bin/python -m pytest tests -q -p no:cacheprovider --durations=15 "$@"
