@@ -26,24 +26,8 @@ __all__ = ['EVAL_COLUMNS', 'CONVERT_MODES', 'EVAL_ABOUT', 'synthetic_matte_clip'
            'bench_convert', 'run_eval_benchmark', 'eval_main']
 
 # %% ../nbs/95d_bench_eval.ipynb #30a61981
-EVAL_COLUMNS = [
-    'kind',
-    'device',
-    'variant',
-    'width',
-    'height',
-    'frames',
-    'metric',
-    'backend',
-    'pipeline',
-    'output',
-    'downsample_ratio',
-    'seconds',
-    'per_100_frames_s',
-    'fps',
-    'network_fps',
-    'vs_network',
-]
+EVAL_COLUMNS = ['kind', 'device', 'variant', 'width', 'height', 'frames', 'metric', 'backend', 'pipeline', 'output', 'downsample_ratio',
+                'seconds', 'per_100_frames_s', 'fps', 'network_fps', 'vs_network']
 
 def synthetic_matte_clip(frames: int, height: int, width: int, seed: int = 0) -> tuple:
     "(pred_pha, true_pha, pred_fgr, true_fgr) uint8 stacks: a soft-edged blob drifting over the frames, and a noisy prediction of it."

@@ -134,34 +134,13 @@ def bench_model(cases: list, iters: int = 20, warmup: int = 3, progress: bool = 
 
 def latency_ratios(rows: list, num: str = 'unireplknet', den: str = 'mobilenetv3') -> list:
     "Latency of `num` over `den` for every (form, layout, resolution, dtype) measured for both."
-    key = lambda r: (
-        r['form'],
-        r['layout'],
-        r['height'],
-        r['width'],
-        r['ratio'],
-        r['device'],
-        r['dtype'],
-        r['compiled'],
-        r.get('backend', 'pytorch'),
-    )
+    fields = ('form', 'layout', 'height', 'width', 'ratio', 'device', 'dtype', 'compiled')
+    key = lambda r: (*(r[f] for f in fields), r.get('backend', 'pytorch'))
     dens = {key(r): r for r in rows if r['variant'] == den}
-    return [
-        {
-            'ratio_of': f'{num}/{den}',
-            'form': r['form'],
-            'layout': r['layout'],
-            'resolution': f"{r['width']}x{r['height']}",
-            'downsample_ratio': r['ratio'],
-            'device': r['device'],
-            'dtype': r['dtype'],
-            'compiled': r['compiled'],
-            'backend': r.get('backend', 'pytorch'),
-            'latency_ratio': round(r['latency_ms'] / dens[key(r)]['latency_ms'], 2),
-        }
-        for r in rows
-        if r['variant'] == num and key(r) in dens
-    ]
+    return [{'ratio_of': f'{num}/{den}', 'form': r['form'], 'layout': r['layout'], 'resolution': f"{r['width']}x{r['height']}",
+             'downsample_ratio': r['ratio'], 'device': r['device'], 'dtype': r['dtype'], 'compiled': r['compiled'],
+             'backend': r.get('backend', 'pytorch'), 'latency_ratio': round(r['latency_ms'] / dens[key(r)]['latency_ms'], 2)}
+            for r in rows if r['variant'] == num and key(r) in dens]
 
 # %% ../nbs/95a_bench_model.ipynb #6c0eb3c9
 def profile_table(case: Case, steps: int = 5, rows: int = 15) -> str:

@@ -477,32 +477,10 @@ class PredictionExplorer(ExplorerApp):
         "Draw the chosen frame of the last prediction."
         if self._busy or getattr(self, 'result', None) is None: return
         r = self.result
-        if len(r['preds']) > 1:
-            self._draw(
-                'frame',
-                comparison_panel(
-                    r['src'],
-                    r['preds'],
-                    t=self.frame.value,
-                    background=self.background.value,
-                    true_pha=r['true'],
-                    error_scale=self.error_scale.value,
-                    title=f"{r['clip']}, frame {self.frame.value}",
-                ),
-            )
-            return
-        self._draw(
-            'frame',
-            prediction_panel(
-                r['src'],
-                r['pred'],
-                t=self.frame.value,
-                background=self.background.value,
-                true_pha=r['true'],
-                error_scale=self.error_scale.value,
-                title=f"{r['clip']}, frame {self.frame.value}: {r['weights']}",
-            ),
-        )
+        kw = dict(t=self.frame.value, background=self.background.value, true_pha=r['true'], error_scale=self.error_scale.value)
+        title = f"{r['clip']}, frame {self.frame.value}"
+        if len(r['preds']) > 1: self._draw('frame', comparison_panel(r['src'], r['preds'], title=title, **kw))
+        else: self._draw('frame', prediction_panel(r['src'], r['pred'], title=f"{title}: {r['weights']}", **kw))
 
 # %% ../nbs/41_explore.ipynb #2zota06z
 class MetricsExplorer(ExplorerApp):

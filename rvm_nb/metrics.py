@@ -160,7 +160,8 @@ HR_METRICS = ('pha_mad', 'pha_mse', 'pha_grad', 'pha_dtssd', 'fgr_mse')  # RVM's
 
 def metrics_markdown() -> str:
     "The registry as a markdown table: name, what it compares, unit and RVM's scale."
-    rows = [f'| `{k}` | {m.on} | {m.unit} | {m.scale:g} |' for k, m in METRICS.items()]
+    cell = lambda s: s.replace('|', '\\|')  # a unit such as mean |Δα| would split the table's columns
+    rows = [f'| `{k}` | {m.on} | {cell(m.unit)} | {m.scale:g} |' for k, m in METRICS.items()]
     return '\n'.join(['| metric | on | unit | RVM\'s scale |', '|---|---|---|---|', *rows])
 
 def check_metrics(metrics) -> tuple:

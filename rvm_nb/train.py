@@ -342,20 +342,12 @@ class Checkpointing:
     def state(self) -> dict:
         "Everything a resume needs."
         streams = {k: getattr(self, k).state() for k in ('lr', 'hr', 'seg_video', 'seg_image') if getattr(self, k) is not None}
-        return {
-            'model': self.model.state_dict(),
-            'optimizer': self.opt.state_dict(),
-            'scaler': self.scaler.state_dict(),
-            'step': self.step,
-            'first_step': self.first_step,
-            'streams': streams,
-            'variant': self.cfg.model_variant,
-            'config': dict(vars(self.cfg)),
-            'torch_rng': torch.get_rng_state(),  # all other randomness is seeded by (seed, epoch, index, step)
-            # every loss term's last value: the first record after a resume carries them all, as the uninterrupted
-            # run's does
-            'terms': dict(self._terms),
-        }
+        return {'model': self.model.state_dict(), 'optimizer': self.opt.state_dict(), 'scaler': self.scaler.state_dict(),
+                'step': self.step, 'first_step': self.first_step, 'streams': streams, 'variant': self.cfg.model_variant,
+                'config': dict(vars(self.cfg)),
+                'torch_rng': torch.get_rng_state(),  # all other randomness is seeded by (seed, epoch, index, step)
+                # every loss term's last value: the first record after a resume carries them all, as the uninterrupted run's does
+                'terms': dict(self._terms)}
 
     def save(self):
         "Write `epoch-K.pth` (weights) and `resume.pth` (full state), atomically (rank 0 only)."

@@ -472,23 +472,12 @@ UNIREPLKNET_PRETRAINED = {  # variant -> {timm tag: (input size, classes, crop_p
 
 def _pretrained_cfg(size: int, num_classes: int, crop_pct: float) -> dict:
     "timm's pretrained-cfg fields for one published checkpoint (no URL: weights come from local files)."
-    return dict(
-        url='',
-        num_classes=num_classes,
-        input_size=(3, size, size),
-        pool_size=(size // 32, size // 32),
-        crop_pct=crop_pct,
-        interpolation='bicubic',
-        mean=(0.485, 0.456, 0.406),
-        std=(0.229, 0.224, 0.225),
-        first_conv='downsample_layers.0.0',
-        classifier='head',
-        license='apache-2.0',
-        paper_ids='arXiv:2311.15599',
-        origin_url='https://github.com/AILab-CVC/UniRepLKNet',
-        paper_name='UniRepLKNet: A Universal Perception Large-Kernel ConvNet for Audio, Video, Point Cloud, Time-Series and '
-        'Image Recognition',
-    )
+    paper = ('UniRepLKNet: A Universal Perception Large-Kernel ConvNet for Audio, Video, Point Cloud, Time-Series and '
+             'Image Recognition')
+    return dict(url='', num_classes=num_classes, input_size=(3, size, size), pool_size=(size // 32, size // 32), crop_pct=crop_pct,
+                interpolation='bicubic', mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), first_conv='downsample_layers.0.0',
+                classifier='head', license='apache-2.0', paper_ids='arXiv:2311.15599',
+                origin_url='https://github.com/AILab-CVC/UniRepLKNet', paper_name=paper)
 
 def _register_timm_models():
     from timm.models import build_model_with_cfg, generate_default_cfgs, register_model
