@@ -13,9 +13,11 @@ SLOWEST_FIRST = (
     'test_notebook[95c_bench_train.ipynb]', 'test_notebook[31_evaluate.ipynb]', 'test_papermill.py::test_two_ranks_spawned',
 )
 
-# Files whose tests share a module fixture that takes a minute to build (a JupyterLab server, the docs site, two DDP runs,
-# a dataset tree): their tests stay on one worker, so it is built once.
-SHARED_FIXTURE_FILES = ('test_browser.py', 'test_docs.py', 'test_ddp.py', 'test_bad_inputs.py')
+# Tests that stay on one worker, in order (xdist groups): files whose tests share a module fixture that takes a minute to build
+# (a JupyterLab server, two DDP runs, a dataset tree), and the two docs builds, which both process the notebooks in the
+# repository's _proc/ folder and must not run at the same time.
+GROUPS = {'test_docs.py': 'docs', 'test_browser.py::test_docs_pages_render': 'docs', 'test_browser.py': 'browser',
+          'test_ddp.py': 'ddp', 'test_bad_inputs.py': 'bad_inputs'}
 
 
 def pytest_addoption(parser):
@@ -31,7 +33,9 @@ def _rank(nodeid: str) -> int:
     return next((i for i, name in enumerate(SLOWEST_FIRST) if name in nodeid), len(SLOWEST_FIRST))
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if item.path.name in SHARED_FIXTURE_FILES: item.add_marker(pytest.mark.xdist_group(item.path.stem))
+        group = next((g for name, g in GROUPS.items() if name in item.nodeid), None)
+        if group: item.add_marker(pytest.mark.xdist_group(group))
     items.sort(key=lambda item: _rank(item.nodeid))  # stable: the rest keep their order
