@@ -5,13 +5,22 @@
 # %% ../nbs/00_config.ipynb #0ddc24e2
 from __future__ import annotations
 
+import argparse
+import contextlib
 import dataclasses
+import fcntl
+import importlib.metadata as md
+import inspect
+import io
 import json
+import math
 import os
 import platform
 import random
+import re
 import sys
 import tempfile
+import tokenize
 import types
 import typing
 from pathlib import Path
@@ -20,10 +29,10 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['STAGES', 'MIN_RESOLUTION', 'project_root', 'runs_dir', 'make_run_dir', 'atomic_write', 'save_json',
-           'atomic_torch_save', 'build_once', 'seed_everything', 'environment_report', 'merge_config', 'TrainConfig',
-           'config_problems', 'validate_train_config', 'stage_config', 'field_docs', 'train_arg_parser',
-           'parse_train_args']
+__all__ = ['STAGES', 'MODEL_VARIANTS', 'CHOICES', 'MIN_RESOLUTION', 'USER_ERRORS', 'project_root', 'runs_dir', 'atomic_write',
+           'save_json', 'atomic_torch_save', 'build_once', 'seed_everything', 'environment_report', 'resolve_device',
+           'merge_config', 'TrainConfig', 'config_problems', 'chosen', 'validate_train_config', 'stage_config',
+           'field_docs', 'train_arg_parser', 'parse_train_args', 'error_line', 'one_line_errors']
 
 # %% ../nbs/00_config.ipynb #999f3485
 def project_root() -> Path:
@@ -37,18 +46,6 @@ def project_root() -> Path:
 def runs_dir() -> Path:
     "The folder that receives every output: `runs/` under the project (override with `RVM_NB_RUNS`)."
     return Path(os.environ.get('RVM_NB_RUNS') or project_root() / 'runs')
-
-# %% ../nbs/00_config.ipynb #688c4fb7
-def make_run_dir(name: str, root: str | Path | None = None, reuse: bool = False) -> Path:
-    "Create `root/name` (default root `runs_dir()`); if taken, reuse it or pick `name-2`, `name-3`, ..."
-    if not name or Path(name).name != name: raise ValueError(f'run name must be a plain folder name, got {name!r}')
-    root = Path(root) if root is not None else runs_dir()
-    path, k = root / name, 1
-    while path.exists() and not reuse:
-        k += 1
-        path = root / f'{name}-{k}'
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 # %% ../nbs/00_config.ipynb #3162ba09
 def atomic_write(path: str | Path, write_fn: typing.Callable[[typing.BinaryIO], None]) -> Path:
@@ -77,7 +74,6 @@ def atomic_torch_save(obj, path: str | Path) -> Path:
 
 def build_once(dest: str | Path, is_complete: typing.Callable[[Path], bool], build: typing.Callable[[Path], Path]) -> Path:
     "`dest` if `is_complete(dest)`, else `build(dest)` under a file lock beside it, so concurrent processes build it once."
-    import fcntl
     dest = Path(dest)
     if is_complete(dest): return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -100,7 +96,6 @@ def seed_everything(seed: int) -> None:
 
 def environment_report() -> dict:
     "Versions, threads and devices of this process, for `runs/<name>/environment.json`."
-    import importlib.metadata as md
     def _v(pkg):
         try: return md.version(pkg)
         except md.PackageNotFoundError: return None
@@ -110,6 +105,13 @@ def environment_report() -> dict:
             'cpu_count': os.cpu_count(), 'torch_threads': torch.get_num_threads(),
             'cuda': cuda, 'cuda_devices': [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if cuda else [],
             'packages': {p: _v(p) for p in pkgs}}
+
+def resolve_device(name: str) -> torch.device:
+    "`auto` is CUDA when available, else the CPU."
+    if name == 'auto': return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    dev = torch.device(name)
+    if dev.type == 'cuda' and not torch.cuda.is_available(): raise ValueError(f'device {name!r} requested but CUDA is not available')
+    return dev
 
 # %% ../nbs/00_config.ipynb #f50a2d34
 def _coerce(name: str, value, tp):
@@ -148,7 +150,7 @@ class TrainConfig:
     # model
     model_variant: str = 'unireplknet'          # unireplknet (the seed), mobilenetv3, resnet50, unireplknet_t ...
     pretrained_backbone: str | None = None       # local ImageNet checkpoint of the encoder; nothing is downloaded
-    gradient_checkpointing: bool = False         # recompute each UniRepLKNet encoder block in backward: the same gradients, less memory, more time
+    gradient_checkpointing: bool = False         # recompute encoder blocks in backward: same gradients, less memory, more time
     # data
     dataset: str = 'videomatte'                  # matting data: videomatte | imagematte
     data_config: str | None = None               # JSON of dataset roots (see rvm_nb.data.load_data_paths)
@@ -163,7 +165,7 @@ class TrainConfig:
     downsample_ratio: float = 0.25               # ratio of the high-resolution pass
     train_hr: bool = False                       # add the high-resolution pass (stages 3-4)
     batch_size_per_gpu: int = 1                  # B per process
-    num_workers: int = min(8, max(1, (os.cpu_count() or 2) - 1))  # DataLoader workers per loader (the seed: 8; default: the cores but one, at most 8)
+    num_workers: int = min(8, max(1, (os.cpu_count() or 2) - 1))  # workers per DataLoader (the seed: 8; here: cores - 1, at most 8)
     # optimisation (Adam, no schedule)
     learning_rate_backbone: float = 1e-4         # Adam learning rate of the encoder
     learning_rate_aspp: float = 2e-4             # of the LR-ASPP module
@@ -191,7 +193,7 @@ class TrainConfig:
     seed: int = 0                                # seeds data order, sampling, augmentation and crops
     resume: bool = False                         # continue from checkpoint_dir/resume.pth
     skip_memory_check: bool = False              # start even when the pre-flight estimate says the run does not fit in memory
-    overwrite: bool = False                      # start again in folders that hold an earlier run (its checkpoints, metrics.jsonl and TensorBoard events are deleted)
+    overwrite: bool = False                      # start again over an earlier run's files (deletes its checkpoints, metrics, events)
     device: str = 'auto'                         # auto | cpu | cuda | cuda:N
     world_size: int = 1                          # processes (GPUs, or CPU processes with gloo)
     dtype: str = 'float32'                       # float32 (AMP on CUDA) | float64 (exact equivalence checks)
@@ -216,14 +218,18 @@ STAGES = {  # the seed's four commands, value for value
                    epoch_start=19, epoch_end=24),
 }
 
+# every network `rvm_nb.model.MattingNetwork` builds (the model checks it has exactly these): RVM's two encoders, then UniRepLKNet's sizes
+MODEL_VARIANTS = ('mobilenetv3', 'resnet50', 'unireplknet', *(f'unireplknet_{s}' for s in ('a', 'f', 'p', 'n', 't', 's', 'b', 'l', 'xl')))
+# the fields with a fixed set of values: validate_train_config checks them all, `chosen` one where it is used
+CHOICES = {'dataset': ('videomatte', 'imagematte'), 'backgrounds': ('images', 'videos', 'both'), 'sample_set': ('objects', 'humans'),
+           'dtype': ('float32', 'float64'), 'model_variant': MODEL_VARIANTS}
+
 MIN_RESOLUTION = 128  # crops are half to full size, and the Laplacian loss's 5-level pyramid needs sides of at least 64
 
 def _flag(name: str) -> str: return '--' + name.replace('_', '-')
 
 def config_problems(cfg: TrainConfig) -> list[str]:
     "Every value of `cfg` outside its allowed range, one line each naming the flag, the value and the range (empty when all are fine)."
-    import math, re
-    from rvm_nb.model import MATTING_VARIANTS  # lazily: the model imports this module
     out = []
     def need(ok: bool, name: str, allowed: str):
         if not ok: out.append(f'{_flag(name)} {getattr(cfg, name)}: {allowed}')
@@ -238,18 +244,27 @@ def config_problems(cfg: TrainConfig) -> list[str]:
     for name in ('learning_rate_backbone', 'learning_rate_aspp', 'learning_rate_decoder', 'learning_rate_refiner'):
         need(math.isfinite(getattr(cfg, name)) and getattr(cfg, name) >= 0, name, 'must be a finite number >= 0 (0 freezes the group)')
     need(0 < cfg.downsample_ratio <= 1, 'downsample_ratio', 'must be in (0, 1]')
-    need(math.isfinite(cfg.checkpoint_save_minutes) and cfg.checkpoint_save_minutes >= 0, 'checkpoint_save_minutes', 'must be a finite number >= 0 (0: save by steps only)')
-    need(cfg.epoch_end > cfg.epoch_start, 'epoch_end', f'must be greater than --epoch-start ({cfg.epoch_start}): epochs [start, end) are trained')
+    need(math.isfinite(cfg.checkpoint_save_minutes) and cfg.checkpoint_save_minutes >= 0, 'checkpoint_save_minutes',
+         'must be a finite number >= 0 (0: save by steps only)')
+    need(cfg.epoch_end > cfg.epoch_start, 'epoch_end',
+         f'must be greater than --epoch-start ({cfg.epoch_start}): epochs [start, end) are trained')
     need(cfg.max_steps is None or cfg.max_steps >= 1, 'max_steps', 'must be at least 1')
     need(not cfg.gradient_checkpointing or cfg.model_variant.startswith('unireplknet'), 'gradient_checkpointing',
          f'only the UniRepLKNet encoders have it, not --model-variant {cfg.model_variant}')
     need(cfg.stage is None or cfg.stage in STAGES, 'stage', f'choose from {sorted(STAGES)}')
-    need(str(cfg.distributed_port).isdigit() and int(cfg.distributed_port) <= 65535, 'distributed_port', 'must be a TCP port 0-65535 (0: pick a free one)')
-    for name, choices in (('dataset', ('videomatte', 'imagematte')), ('backgrounds', ('images', 'videos', 'both')),
-                          ('sample_set', ('objects', 'humans')), ('dtype', ('float32', 'float64')), ('model_variant', tuple(MATTING_VARIANTS))):
+    need(str(cfg.distributed_port).isdigit() and int(cfg.distributed_port) <= 65535, 'distributed_port',
+         'must be a TCP port 0-65535 (0: pick a free one)')
+    for name, choices in CHOICES.items():
         need(getattr(cfg, name) in choices, name, 'choose from ' + ', '.join(choices))
     need(bool(re.fullmatch(r'auto|cpu|cuda(:\d+)?', cfg.device)), 'device', 'choose from auto, cpu, cuda, cuda:N')
     return out
+
+def chosen(cfg: TrainConfig, name: str):
+    "`cfg.<name>`, checked against `CHOICES[name]` (the error `validate_train_config` gives for it)."
+    value = getattr(cfg, name)
+    if value not in CHOICES[name]:
+        raise ValueError(f'{_flag(name)} {value}: choose from {", ".join(CHOICES[name])}')
+    return value
 
 def validate_train_config(cfg: TrainConfig) -> TrainConfig:
     "`cfg` itself, or a `ValueError` listing every out-of-range value (checked before anything is built)."
@@ -259,7 +274,10 @@ def validate_train_config(cfg: TrainConfig) -> TrainConfig:
 
 def stage_config(stage: int, **overrides) -> TrainConfig:
     "The seed's stage `stage` (1-4) as a `TrainConfig`, with `overrides` merged (unknown keys and wrong types raise)."
-    if stage not in STAGES: raise ValueError(f'--stage {stage!r}: unknown stage; the seed defines stages {", ".join(map(str, sorted(STAGES)[:-1]))} and {max(STAGES)}')
+    if stage not in STAGES:
+        raise ValueError(
+            f'--stage {stage!r}: unknown stage; the seed defines stages {", ".join(map(str, sorted(STAGES)[:-1]))} and {max(STAGES)}'
+        )
     return merge_config(merge_config(TrainConfig(), STAGES[stage], stage=stage), overrides)
 
 # %% ../nbs/00_config.ipynb #a44e38b2
@@ -268,8 +286,8 @@ def _flag_type(tp):
     return args[0] if args else tp
 
 def field_docs(cls=None) -> dict:
-    "{field: its end-of-line comment} of a config dataclass (default `TrainConfig`), read from its source: the one place flags are documented."
-    import inspect, io as _io, tokenize
+    """{field: its end-of-line comment} of a config dataclass (default `TrainConfig`), read from its source: the one
+    place flags are documented."""
     cls = cls or TrainConfig
     try: src = inspect.getsource(cls)
     except (OSError, TypeError):  # defined in a notebook cell: read the exported module's copy
@@ -277,15 +295,15 @@ def field_docs(cls=None) -> dict:
         src = inspect.getsource(getattr(rvm_nb.config, cls.__name__))
     names, docs = {f.name for f in dataclasses.fields(cls)}, {}
     last = None
-    for tok in tokenize.generate_tokens(_io.StringIO(src).readline):
+    for tok in tokenize.generate_tokens(io.StringIO(src).readline):
         if tok.type == tokenize.NAME and tok.start[1] == 4 and tok.string in names: last = (tok.string, tok.start[0])
         elif tok.type == tokenize.COMMENT and last and tok.start[0] == last[1]: docs[last[0]] = tok.string.lstrip('# ').strip()
     return docs
 
-def train_arg_parser() -> 'argparse.ArgumentParser':
+def train_arg_parser() -> argparse.ArgumentParser:
     "argparse parser with one flag per `TrainConfig` field (`--model-variant`, `--train-hr`, ...)."
-    import argparse
-    ap = argparse.ArgumentParser(prog='python -m rvm_nb.train', description='Train a MattingNetwork (RVM recipe; the seed\'s flags verbatim).',
+    ap = argparse.ArgumentParser(prog='python -m rvm_nb.train',
+                                 description='Train a MattingNetwork (RVM recipe; the seed\'s flags verbatim).',
                                  argument_default=argparse.SUPPRESS)
     hints, docs = typing.get_type_hints(TrainConfig), field_docs(TrainConfig)
     for f in dataclasses.fields(TrainConfig):
@@ -298,10 +316,26 @@ def parse_train_args(argv=None) -> TrainConfig:
     "`TrainConfig` from command-line `argv`: defaults, then the `--stage` preset, then the flags given."
     ap = train_arg_parser()
     given = vars(ap.parse_args(argv))
-    if 'stage' in given and given['stage'] not in STAGES: ap.error(f'argument --stage: unknown stage {given["stage"]}; choose from {sorted(STAGES)}')
+    if 'stage' in given and given['stage'] not in STAGES:
+        ap.error(f'argument --stage: unknown stage {given["stage"]}; choose from {sorted(STAGES)}')
     base = stage_config(given['stage']) if 'stage' in given else TrainConfig()
     try: cfg = merge_config(base, given)
     except (KeyError, TypeError) as e: ap.error(str(e))
     problems = config_problems(cfg)
     if problems: ap.error('; '.join(problems))
     return cfg
+
+# %% ../nbs/00_config.ipynb #7dbee7af
+USER_ERRORS = (ValueError, OSError, KeyError, FloatingPointError, RuntimeError)
+
+def error_line(prog: str, e: BaseException) -> str:
+    "`prog: error: message` for `e` (a `KeyError`'s own message, without the quotes `str` gives it)."
+    return f'{prog}: error: {e.args[0] if isinstance(e, KeyError) and e.args else e}'
+
+@contextlib.contextmanager
+def one_line_errors(prog: str):
+    "Run a command's work: an exception in `USER_ERRORS` leaves as `SystemExit(error_line(prog, e))`, exit status 1."
+    try:
+        yield
+    except USER_ERRORS as e:
+        raise SystemExit(error_line(prog, e)) from None

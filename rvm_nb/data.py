@@ -21,6 +21,7 @@ from torch.utils.data import Dataset
 
 from .config import project_root
 from .io import CorruptImageError, list_images, read_image, shrink_short_side
+from .samples import ensure_sample_set
 
 # %% auto #0
 __all__ = ['LAYOUTS', 'DEFAULT_FOLDERS', 'PERSON_LIKE', 'YTVIS_PERSON', 'VIDEOMATTE_VALID_CLIPS', 'DatasetLayoutError',
@@ -80,7 +81,8 @@ def load_data_paths(config: str | Path | None = None, root: str | Path | None = 
     env = os.environ if env is None else env
     root = root or env.get('RVM_NB_DATA')
     vals = {k: Path(root) / v for k, v in DEFAULT_FOLDERS.items()} if root else {}
-    config = config or env.get('RVM_NB_DATA_CONFIG') or (project_root() / 'data_paths.json' if (project_root() / 'data_paths.json').is_file() else None)
+    beside = project_root() / 'data_paths.json'
+    config = config or env.get('RVM_NB_DATA_CONFIG') or (beside if beside.is_file() else None)
     if config:
         config = Path(config)
         if not config.is_file(): raise FileNotFoundError(f'data config not found: {config}')
@@ -95,7 +97,6 @@ def load_data_paths(config: str | Path | None = None, root: str | Path | None = 
 
 def sample_data_paths(root: str | Path | None = None) -> DataPaths:
     "Every dataset pointed at the built-in sample set (built first if missing)."
-    from rvm_nb.samples import ensure_sample_set
     r = Path(root) if root else ensure_sample_set()
     return DataPaths(videomatte_sd=r / 'videomatte', videomatte_hd=r / 'videomatte', imagematte=r / 'imagematte',
                      background_images=r / 'backgrounds', background_videos=r / 'background_videos', coco_panoptic=r / 'coco',
@@ -159,7 +160,8 @@ class BackgroundImages:
     def frame_units(self) -> list[tuple]: return [(f,) for f in self.files]
     def drop_frames(self, bad: set) -> int:
         "Forget the images in `bad`; returns how many were dropped."
-        n = len(self.files); self.files = [f for f in self.files if f not in bad]
+        n = len(self.files)
+        self.files = [f for f in self.files if f not in bad]
         return n - len(self.files)
 
 class BackgroundVideos:
@@ -194,7 +196,8 @@ def pair_mismatch(fgr_dir: Path, pha_dir: Path) -> str | None:
             f'only in pha: {sorted(p - f)[:5]}')
 
 def matte_pairs(dataset: str, fgr_dir: Path, pha_dir: Path, unpaired: list | None = None) -> list[tuple[Path, Path]]:
-    "Matching (fgr, pha) files of two folders; a missing partner raises, naming both folders (or, given a list `unpaired`, is noted there and skipped)."
+    """Matching (fgr, pha) files of two folders; a missing partner raises, naming both folders (or, given a list
+    `unpaired`, is noted there and skipped)."""
     f, p = {x.name: x for x in list_images(fgr_dir)}, {x.name: x for x in list_images(pha_dir)}
     problem = pair_mismatch(fgr_dir, pha_dir) if f.keys() != p.keys() else None
     if problem:
@@ -238,7 +241,8 @@ class VideoMatteDataset(MatteClipDataset):
         super().__init__(background_images, background_videos, size, seq_length, seq_sampler, transform, seed, skip_corrupt)
         base = require_dir('videomatte', root)
         fgr_root, pha_root = base / split / 'fgr', base / split / 'pha'
-        require_dir('videomatte', fgr_root, f'{split}/fgr'); require_dir('videomatte', pha_root, f'{split}/pha')
+        require_dir('videomatte', fgr_root, f'{split}/fgr')
+        require_dir('videomatte', pha_root, f'{split}/pha')
         names = sorted(c.name for c in fgr_root.iterdir() if c.is_dir())
         missing = sorted(set(names) ^ {c.name for c in pha_root.iterdir() if c.is_dir()})
         if missing: raise layout_error('videomatte', base / split, f'clips not in both fgr/ and pha/: {missing[:5]}')
@@ -286,7 +290,8 @@ class ImageMatteDataset(MatteClipDataset):
 
     def drop_frames(self, bad: set) -> int:
         "Forget every pair with a file in `bad`; returns how many pairs were dropped."
-        n = len(self.pairs); self.pairs = [pr for pr in self.pairs if not (pr[0] in bad or pr[1] in bad)]
+        n = len(self.pairs)
+        self.pairs = [pr for pr in self.pairs if not (pr[0] in bad or pr[1] in bad)]
         if not self.pairs: raise layout_error('imagematte', '(all pairs dropped)', 'no pair with readable, same-size frames left')
         return n - len(self.pairs)
 
@@ -310,7 +315,9 @@ class CocoPanopticDataset(SeededDataset):
     def __init__(self, root, transform=None, seed: int = 0, skip_corrupt: bool = False, size: int | None = None):
         super().__init__(seed, skip_corrupt)
         root = require_dir('coco_panoptic', root)
-        self.imgdir, self.anndir = require_dir('coco_panoptic', root / 'train2017'), require_dir('coco_panoptic', root / 'panoptic_train2017')
+        self.imgdir, self.anndir = require_dir('coco_panoptic', root / 'train2017'), require_dir(
+            'coco_panoptic', root / 'panoptic_train2017'
+        )
         annfile = root / 'annotations' / 'panoptic_train2017.json'
         if not annfile.is_file(): raise layout_error('coco_panoptic', annfile, 'annotation file not found')
         data = json.loads(annfile.read_text())
@@ -337,7 +344,8 @@ class CocoPanopticDataset(SeededDataset):
 
 
 def supervisely_mask(seg: np.ndarray) -> np.ndarray:
-    "A Supervisely mask as RVM reads it: grey values kept (RVM's preprocessing stores 0/255 masks as JPEG, edges included); 0/1 label images scaled to 0/255."
+    """A Supervisely mask as RVM reads it: grey values kept (RVM's preprocessing stores 0/255 masks as JPEG, edges
+    included); 0/1 label images scaled to 0/255."""
     return seg * np.uint8(255) if seg.max() <= 1 else seg
 
 class SuperviselyPersonDataset(SeededDataset):
@@ -373,7 +381,9 @@ def _rle_string_counts(s: str) -> list[int]:
         while more:
             c = ord(s[i]) - 48
             x |= (c & 0x1f) << (5 * k)
-            more = bool(c & 0x20); i += 1; k += 1
+            more = bool(c & 0x20)
+            i += 1
+            k += 1
             if not more and (c & 0x10): x |= -1 << (5 * k)
         if len(counts) > 2: x += counts[-2]
         counts.append(x)
@@ -446,7 +456,8 @@ def move_videomatte_valid_clips(root, clips=VIDEOMATTE_VALID_CLIPS) -> list[str]
         if all(d.is_dir() for d in dst) and not any(s.exists() for s in src): continue
         if not all(s.is_dir() for s in src): raise layout_error('videomatte', root / 'train', f'clip {c} not found in fgr/ and pha/')
         for s, d in zip(src, dst):
-            d.parent.mkdir(parents=True, exist_ok=True); shutil.move(str(s), str(d))
+            d.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(s), str(d))
         moved.append(c)
     return moved
 

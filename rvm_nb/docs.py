@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import copy
 import html
+import importlib
+import inspect
 import json
 import re
 import shutil
@@ -17,7 +19,7 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from .config import project_root
+from .config import one_line_errors, project_root
 
 # %% auto #0
 __all__ = ['NAV_SECTIONS', 'doc_notebooks', 'split_frontmatter', 'source_page', 'clean_markdown', 'prepare_cells',
@@ -54,10 +56,13 @@ def _doc_host() -> str:
     except Exception: return ''  # outside a project: no site links to make relative
 
 def clean_markdown(md: str) -> str:
-    "Turn Quarto-only Markdown (source links, `{...}` link attributes) into plain Markdown, and links into the site (nbdev writes them absolute, to `doc_host`) relative."
+    """Turn Quarto-only Markdown (source links, `{...}` link attributes) into plain Markdown, and links into the site
+    (nbdev writes them absolute, to `doc_host`) relative."""
     host = _doc_host()
     if host: md = md.replace('](' + host, '](')
-    md = _SOURCE_LINK.sub(lambda m: f'<a class="source-ref" href="{source_page(m[1])}#L-{m[2]}">source: <code>{m[1]}</code>, line {m[2]}</a>', md)
+    md = _SOURCE_LINK.sub(
+        lambda m: f'<a class="source-ref" href="{source_page(m[1])}#L-{m[2]}">source: <code>{m[1]}</code>, line {m[2]}</a>', md
+    )
     return _QUARTO_ATTRS.sub(r'\1', md)
 
 # %% ../nbs/90_docs.ipynb #7e9fa4a5
@@ -77,7 +82,8 @@ def prepare_cells(nb) -> None:
         cell.metadata = {k: v for k, v in cell.metadata.items() if k == 'tags'}
         if cell.cell_type == 'markdown': cell.source = clean_markdown(cell.source)
         if cell.cell_type != 'code':
-            kept.append(cell); continue
+            kept.append(cell)
+            continue
         opts = _cell_options(cell.source)
         if opts.get('include') == 'false': continue
         tags = set(cell.metadata.get('tags', []))
@@ -109,10 +115,13 @@ def _doc_markdown(cell) -> str | None:
     return None
 
 def order_show_docs(nb) -> None:
-    "Put every run of consecutive `show_doc` cells of `nb` in source order, in place (nbdev's processing inserts a cell's entries last one first)."
+    """Put every run of consecutive `show_doc` cells of `nb` in source order, in place (nbdev's processing inserts a
+    cell's entries last one first)."""
     cells, i = nb.cells, 0
     while i < len(cells):
-        if show_doc_entry(_doc_markdown(cells[i])) is None: i += 1; continue
+        if show_doc_entry(_doc_markdown(cells[i])) is None:
+            i += 1
+            continue
         j = i
         while j < len(cells) and show_doc_entry(_doc_markdown(cells[j])) is not None: j += 1
         cells[i:j] = sorted(cells[i:j], key=lambda c: tuple(show_doc_entry(_doc_markdown(c))[k] for k in ('file', 'line')))
@@ -120,7 +129,6 @@ def order_show_docs(nb) -> None:
 
 def documented_object(file: str, name: str):
     "The object an entry documents: `name` (or `Class.method`) in the package module at `file` (`rvm_nb/x.py`); None when it is not there."
-    import importlib
     try: obj = importlib.import_module(file.removesuffix('.py').replace('/', '.'))
     except ImportError: return None
     for part in name.split('.'): obj = getattr(obj, part, None)
@@ -129,8 +137,8 @@ def documented_object(file: str, name: str):
 def _cell(text: str) -> str: return text.replace('|', '\\|').replace('\n', ' ')
 
 def parameter_table(obj) -> str:
-    "A Markdown table of `obj`'s parameters (a class: its constructor's): type, default and the comment beside each in the source (`docments`); '' when it has none."
-    import inspect
+    """A Markdown table of `obj`'s parameters (a class: its constructor's): type, default and the comment beside each in
+    the source (`docments`); '' when it has none."""
     from fastcore.docments import docments
     try: sig = inspect.signature(obj)
     except (TypeError, ValueError): return ''
@@ -141,14 +149,14 @@ def parameter_table(obj) -> str:
     kind = {inspect.Parameter.VAR_POSITIONAL: '*', inspect.Parameter.VAR_KEYWORD: '**'}
     rows = ['|  | **Type** | **Default** | **Details** |', '| -- | -------- | ----------- | ----------- |']
     for p in params:
-        tp = '' if p.annotation is inspect.Parameter.empty else p.annotation if isinstance(p.annotation, str) else inspect.formatannotation(p.annotation)
+        if p.annotation is inspect.Parameter.empty: tp = ''
+        else: tp = p.annotation if isinstance(p.annotation, str) else inspect.formatannotation(p.annotation)
         default = '' if p.default is inspect.Parameter.empty else repr(p.default)
         rows.append(f'| **{kind.get(p.kind, "")}{p.name}** | {_cell(str(tp))} | {_cell(default)} | {_cell(notes.get(p.name) or "")} |')
     return '\n'.join(rows)
 
 def source_line(obj) -> tuple | None:
     "`(file relative to the project, first line)` of `obj`'s source (a decorated function: its first decorator); None outside the project."
-    import inspect
     try:
         target = inspect.unwrap(obj)
         file, line = inspect.getsourcefile(target), inspect.getsourcelines(target)[1]
@@ -156,12 +164,13 @@ def source_line(obj) -> tuple | None:
     except (TypeError, OSError, ValueError): return None
 
 def improve_entry(md: str, module: str | None = None) -> str:
-    "A `show_doc` entry as a reader wants it: its source link at the object's own line (`module`, the page's `rvm_nb` module, is looked in first: nbdev links a name that several modules define, such as `main`, to one of them), a class signature that says `class`, and a parameter table after the docstring unless nbdev wrote one."
+    """A `show_doc` entry as a reader wants it: its source link at the object's own line (`module`, the page's `rvm_nb`
+    module, is looked in first: nbdev links a name that several modules define, such as `main`, to one of them), a
+    class signature that says `class`, and a parameter table after the docstring unless nbdev wrote one."""
     e = show_doc_entry(md)
     obj = documented_object(f'rvm_nb/{module}.py', e['name']) if e and module else None
     obj = obj if obj is not None else documented_object(e['file'], e['name']) if e else None
     if obj is None: return md
-    import inspect
     where = source_line(obj)
     if where and where != (e['file'], e['line']): md = md.replace(f"/{e['file']}#L{e['line']})", f'/{where[0]}#L{where[1]})', 1)
     short = e['name'].split('.')[-1]
@@ -179,7 +188,8 @@ def improve_entries(nb, module: str | None = None) -> None:
     for cell in nb.cells:
         if _doc_markdown(cell) is None: continue
         for out in cell.outputs:
-            if 'text/markdown' in out.get('data', {}): out['data']['text/markdown'] = improve_entry(''.join(out['data']['text/markdown']), module)
+            if 'text/markdown' in out.get('data', {}):
+                out['data']['text/markdown'] = improve_entry(''.join(out['data']['text/markdown']), module)
     order_show_docs(nb)
 
 def exported_module(path: str | Path) -> str | None:
@@ -233,7 +243,8 @@ box.addEventListener('input',()=>{const q=box.value.toLowerCase().split(/\\s+/).
 _TOC_SCRIPT = """<script>(()=>{const hs=[...document.querySelectorAll('main h2[id], main h3[id], body > h2[id], body > h3[id]')]
  .filter(h=>!h.closest('.rvm-nav'));const h1=document.querySelector('h1');if(hs.length<2||!h1)return;
  const t=document.createElement('nav');t.className='rvm-toc';t.innerHTML='<b>On this page</b>'+hs.map(h=>
- `<a class="${h.tagName.toLowerCase()}" href="#${encodeURIComponent(h.id).replace(/%2F/g,'/')}">${h.textContent.replace(/\u00b6$/,'')}</a>`).join('');
+ `<a class="${h.tagName.toLowerCase()}" href="#${encodeURIComponent(h.id).replace(/%2F/g,'/')}">`+
+ `${h.textContent.replace(/\u00b6$/,'')}</a>`).join('');
  const block=h1.closest('.jp-Cell')||h1;block.after(t)})()</script>"""
 
 NAV_SECTIONS = ('start', 'run notebooks', 'data', 'model', 'training', 'evaluation and inference', 'pictures and apps', 'tooling')
@@ -243,7 +254,8 @@ def nav_section(notebook: str) -> str:
     name = Path(notebook).name
     if name == 'index.ipynb' or name.startswith('tutorial_'): return 'start'
     if name.startswith('explore_'): return 'pictures and apps'
-    if m := re.match(r'(\d)\d', name): return {'0': 'data', '1': 'model', '2': 'training', '3': 'evaluation and inference', '4': 'pictures and apps'}.get(m[1], 'tooling')
+    if m := re.match(r'(\d)\d', name):
+        return {'0': 'data', '1': 'model', '2': 'training', '3': 'evaluation and inference', '4': 'pictures and apps'}.get(m[1], 'tooling')
     return 'run notebooks'
 
 def nav_bar(pages: list[tuple], here: str) -> str:
@@ -253,7 +265,8 @@ def nav_bar(pages: list[tuple], here: str) -> str:
     for t, f, *sec in pages: groups.setdefault(sec[0] if sec else '', []).append(link(t, f))
     order = sorted(groups, key=lambda s: NAV_SECTIONS.index(s) if s in NAV_SECTIONS else len(NAV_SECTIONS))
     body = ''.join((f'<span class="section">{html.escape(s)}</span>' if s else '') + ''.join(groups[s]) for s in order)
-    search = '<input class="rvm-search" type="search" placeholder="search the docs" aria-label="search the docs"><div class="rvm-results"></div>'
+    search = ('<input class="rvm-search" type="search" placeholder="search the docs" aria-label="search the docs">'
+              '<div class="rvm-results"></div>')
     return f'<nav class="rvm-nav"><span class="brand">rvm_nb</span>{search}{body}</nav>' + _NAV_SCRIPT
 
 def render_page(nb, title: str, nav: str, description: str = '') -> str:
@@ -278,7 +291,8 @@ _HEADING = re.compile(r'<h([1-3]) id="([^"]+)">(.*?)</h\1>', re.S)
 def _plain(fragment: str) -> str: return html.unescape(re.sub(r'\s+', ' ', re.sub(r'<[^>]+>', ' ', fragment))).strip()
 
 def search_entries(page_html: str, href: str, title: str) -> list[dict]:
-    "The search index's entries of one rendered page: one per h1-h3 heading, with the page's title and the text up to the next heading (at most 400 characters)."
+    """The search index's entries of one rendered page: one per h1-h3 heading, with the page's title and the text up to
+    the next heading (at most 400 characters)."""
     body = re.sub(r'<(script|style|nav)\b.*?</\1>', ' ', page_html, flags=re.S)
     heads = list(_HEADING.finditer(body))
     return [{'title': title, 'heading': _plain(m[3]).rstrip('¶').strip(), 'href': f'{href}#{m[2]}',
@@ -292,13 +306,14 @@ def write_search_index(entries: list[dict], dest: str | Path) -> Path:
 
 # %% ../nbs/90_docs.ipynb #bc63c440
 def readme_markdown(index_nb: str | Path) -> str:
-    "`README.md` text from `index.ipynb`: its Markdown cells and the sources of visible code cells."
+    """`README.md` text from `index.ipynb`: its Markdown cells (pictures linked from the repository root) and the sources
+    of visible code cells."""
     nb = nbformat.read(index_nb, as_version=4)
     split_frontmatter(nb)
     parts = []
     for c in nb.cells:
         opts = _cell_options(c.source) if c.cell_type == 'code' else {}
-        if c.cell_type == 'markdown': parts.append(c.source.strip())
+        if c.cell_type == 'markdown': parts.append(c.source.strip().replace('](images/', '](nbs/images/'))  # README sits above nbs/
         elif c.cell_type == 'code' and 'hide' not in c.source.split('\n')[0] and opts.get('include') != 'false':
             parts.append('```python\n' + '\n'.join(l for l in c.source.splitlines() if not l.lstrip().startswith('#|')) + '\n```')
     return '\n\n'.join(p for p in parts if p) + '\n'
@@ -311,7 +326,8 @@ def _process_with_nbdev(n_workers: int = 0) -> Path:
     return Path(proc_nbs(n_workers=n_workers, force=True))
 
 def write_source_pages(dest: str | Path, package: str = 'rvm_nb') -> list[Path]:
-    "Every module of `package` as a highlighted page with numbered, anchored lines (`#L-N`) under `dest/src/`: where the entries' source links lead."
+    """Every module of `package` as a highlighted page with numbered, anchored lines (`#L-N`) under `dest/src/`: where
+    the entries' source links lead."""
     from pygments import highlight
     from pygments.formatters import HtmlFormatter
     from pygments.lexers import PythonLexer
@@ -328,7 +344,8 @@ def write_source_pages(dest: str | Path, package: str = 'rvm_nb') -> list[Path]:
 def build_docs(dest: str | Path | None = None, readme: bool = True, verbose: bool = True) -> list[Path]:
     "Render every page into `dest` (default `_docs/`) and, if `readme`, write `README.md`; returns the pages."
     t0, root = time.time(), project_root()
-    dest = Path(dest or root / '_docs'); dest.mkdir(parents=True, exist_ok=True)
+    dest = Path(dest or root / '_docs')
+    dest.mkdir(parents=True, exist_ok=True)
     proc = _process_with_nbdev()
     nbs = [(p, nbformat.read(proc / p.name, as_version=4)) for p in doc_notebooks()]
     metas = [split_frontmatter(nb) for _, nb in nbs]
@@ -345,7 +362,8 @@ def build_docs(dest: str | Path | None = None, readme: bool = True, verbose: boo
         entries += search_entries(page, f, t)
     write_search_index(entries, dest)
     write_source_pages(dest)
-    if (root / 'nbs' / 'images').is_dir(): shutil.copytree(root / 'nbs' / 'images', dest / 'images', dirs_exist_ok=True)  # pictures the pages show
+    if (root / 'nbs' / 'images').is_dir():
+        shutil.copytree(root / 'nbs' / 'images', dest / 'images', dirs_exist_ok=True)  # pictures the pages show
     if readme: (root / 'README.md').write_text(readme_markdown(root / 'nbs' / 'index.ipynb'), encoding='utf-8')
     if verbose: print(f'{len(pages)} pages -> {dest} in {time.time() - t0:.1f}s')
     return pages
@@ -355,7 +373,8 @@ def _skipped(cell, skip_flags: set) -> bool:
     if cell.cell_type != 'code': return False
     opts = _cell_options(cell.source)
     flags = {m[1] for m in re.finditer(r'^\s*#\|\s*([\w-]+)\s*$', cell.source, re.M)}
-    return opts.get('eval') == 'false' or bool(flags & skip_flags) or 'nbdev_export' + '(' in cell.source  # split: nbdev_test skips cells containing the literal
+    # split: nbdev_test skips cells containing the literal
+    return opts.get('eval') == 'false' or bool(flags & skip_flags) or 'nbdev_export' + '(' in cell.source
 
 _KERNEL_NOISE = re.compile(r'^(\[IPKernelApp\] WARNING \| Kernel is running over TCP[^\n]*\n?)+$')
 
@@ -401,8 +420,10 @@ def main(argv=None):
         try: todo = resolve_notebooks(args.execute)
         except FileNotFoundError as e: ap.error(f'--execute: {e}')
         for p in todo:
-            t0 = time.time(); execute_notebook(p); print(f'executed {p} in {time.time() - t0:.0f}s')
-    build_docs(args.dest, readme=not args.no_readme)
+            t0 = time.time()
+            execute_notebook(p)
+            print(f'executed {p} in {time.time() - t0:.0f}s')
+    with one_line_errors('rvm-docs'): build_docs(args.dest, readme=not args.no_readme)
 
 # notebook shells (nbdev_test, docs processing) run this cell as __main__ too, but have no __file__
 if __name__ == '__main__' and '__file__' in globals(): main()

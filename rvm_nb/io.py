@@ -41,7 +41,8 @@ def read_image(path: str | Path, mode: str = 'RGB') -> np.ndarray:
 
 def write_image(path: str | Path, img: np.ndarray, quality: int = 95) -> Path:
     "Write uint8 RGB (H,W,3), RGBA (H,W,4) or gray (H,W) `img` to `path` (format from the suffix; JPEG at `quality`)."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     if img.ndim == 3: img = cv2.cvtColor(img, cv2.COLOR_RGB2BGR if img.shape[2] == 3 else cv2.COLOR_RGBA2BGRA)
     ok, buf = cv2.imencode(path.suffix, img, [cv2.IMWRITE_JPEG_QUALITY, quality] if path.suffix.lower() in ('.jpg', '.jpeg') else [])
     if not ok: raise ValueError(f'cannot encode {path.suffix} image for {path}')
@@ -124,7 +125,8 @@ class VideoWriter:
         "Flush the encoder and finish the file."
         if self.container is None: return
         for packet in self.stream.encode(): self.container.mux(packet)
-        self.container.close(); self.container = None
+        self.container.close()
+        self.container = None
 
     def __enter__(self): return self
     def __exit__(self, *exc): self.close()

@@ -14,16 +14,15 @@ import torch.nn.functional as F
 from torchvision.models.mobilenetv3 import MobileNetV3, _mobilenet_v3_conf
 from torchvision.models.resnet import Bottleneck, ResNet
 
-from .unireplknet import (UNIREPLKNET_VARIANTS, DilatedReparamBlock, UniRepLKNet, load_state_dict_strict,
-                                read_state_dict)
+from .config import MODEL_VARIANTS
+from .unireplknet import UNIREPLKNET_VARIANTS, DilatedReparamBlock, UniRepLKNet, load_state_dict_strict, read_state_dict
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'MATTING_VARIANTS', 'REFINERS', 'per_frame', 'ImageNetNormalize',
            'MobileNetV3LargeEncoder', 'ResNet50Encoder', 'UniRepLKNetEncoder', 'LRASPP', 'ConvGRU', 'upsample_like',
            'BottleneckBlock', 'UpsamplingBlock', 'OutputBlock', 'HaarDWT', 'HaarDownsample', 'RecurrentDecoder',
-           'Projection', 'DeepGuidedFilterRefiner', 'box_mean', 'FastGuidedFilterRefiner', 'MattingNetwork',
-           'reparameterize_model', 'resolve_checkpoint', 'infer_variant', 'load_matting_checkpoint',
-           'load_matting_network', 'state_channels']
+           'Projection', 'GuidedFilterRefiner', 'DeepGuidedFilterRefiner', 'box_mean', 'FastGuidedFilterRefiner',
+           'MattingNetwork', 'reparameterize_model', 'state_channels']
 
 # %% ../nbs/11_model.ipynb #77514d30
 def per_frame(fn, *xs):
@@ -194,8 +193,10 @@ class HaarDWT(nn.Module):
     def __init__(self):
         super().__init__()
         lo, hi = torch.tensor([1., 1.]) / 2 ** 0.5, torch.tensor([1., -1.]) / 2 ** 0.5  # reversed dec_lo / dec_hi
-        self.register_buffer('h0_col', lo.view(1, 1, 2, 1)); self.register_buffer('h1_col', hi.view(1, 1, 2, 1))
-        self.register_buffer('h0_row', lo.view(1, 1, 1, 2)); self.register_buffer('h1_row', hi.view(1, 1, 1, 2))
+        self.register_buffer('h0_col', lo.view(1, 1, 2, 1))
+        self.register_buffer('h1_col', hi.view(1, 1, 2, 1))
+        self.register_buffer('h0_row', lo.view(1, 1, 1, 2))
+        self.register_buffer('h1_row', hi.view(1, 1, 1, 2))
 
     def kernels(self):
         "The four 2x2 analysis kernels (LL, col-high, row-high, both-high) as a (4,1,2,2) tensor."
@@ -245,7 +246,8 @@ class RecurrentDecoder(nn.Module):
     def image_skips(self, s0):
         "The images concatenated at 1/8, 1/4, 1/2 (None where a block takes none)."
         if self.image_skip == 'haar': return None, None, self.down(s0)
-        s1 = per_frame(self.avgpool, s0); s2 = per_frame(self.avgpool, s1)
+        s1 = per_frame(self.avgpool, s0)
+        s2 = per_frame(self.avgpool, s1)
         return per_frame(self.avgpool, s2), s2, s1
 
     def forward(self, s0, f1, f2, f3, f4, r1=None, r2=None, r3=None, r4=None):
@@ -292,22 +294,9 @@ def _coefficients_to_output(A, b, fine_src):
     pha = torch.addcmul(b[:, 3:], A[:, 3:], fine_src.mean(1, keepdim=True)).clamp_(0., 1.)
     return [fgr, pha]
 
-class DeepGuidedFilterRefiner(nn.Module):
-    "Deep guided filter (Wu et al. 2018) as RVM uses it: refines `(fgr_residual, pha)` to full resolution."
-    def __init__(self, hid_channels: int = 16):
-        super().__init__()
-        self.box_filter = nn.Conv2d(4, 4, 3, padding=1, bias=False, groups=4)
-        self.box_filter.weight.data[...] = 1 / 9
-        self.conv = nn.Sequential(
-            nn.Conv2d(4 * 2 + hid_channels, hid_channels, 1, bias=False), nn.BatchNorm2d(hid_channels), nn.ReLU(True),
-            nn.Conv2d(hid_channels, hid_channels, 1, bias=False), nn.BatchNorm2d(hid_channels), nn.ReLU(True),
-            nn.Conv2d(hid_channels, 4, 1, bias=True))
-
-    def coefficients(self, base_src, base_fgr, base_pha, base_hid):
-        "The filter's `(A, b)` at base resolution, (B,4,h,w) each."
-        mean_x, mean_y, cov_xy, var_x = _local_stats(self.box_filter, _with_gray(base_src), torch.cat([base_fgr, base_pha], 1))
-        A = self.conv(torch.cat([cov_xy, var_x, base_hid], 1))
-        return A, mean_y - A * mean_x
+class GuidedFilterRefiner(nn.Module):
+    "A guided-filter refiner: a subclass gives `coefficients` (the filter's `A`, `b` at base resolution); applying them is shared."
+    def coefficients(self, base_src, base_fgr, base_pha, base_hid): raise NotImplementedError
 
     def _refine(self, fine_src, *base): return _apply_coefficients(*self.coefficients(*base), _with_gray(fine_src))
 
@@ -319,6 +308,22 @@ class DeepGuidedFilterRefiner(nn.Module):
         "The network's final `(fgr, pha)` (residual added, clamped) at `fine_src`'s resolution, in fewer full-resolution passes."
         return per_frame(lambda f, *b: _coefficients_to_output(*self.coefficients(*b), f), fine_src, base_src, base_fgr, base_pha, base_hid)
 
+class DeepGuidedFilterRefiner(GuidedFilterRefiner):
+    "Deep guided filter (Wu et al. 2018) as RVM uses it: refines `(fgr_residual, pha)` to full resolution."
+    def __init__(self, hid_channels: int = 16):
+        super().__init__()
+        self.box_filter = nn.Conv2d(4, 4, 3, padding=1, bias=False, groups=4)
+        self.box_filter.weight.data[...] = 1 / 9
+        self.conv = nn.Sequential(nn.Conv2d(4 * 2 + hid_channels, hid_channels, 1, bias=False), nn.BatchNorm2d(hid_channels), nn.ReLU(True),
+                                  nn.Conv2d(hid_channels, hid_channels, 1, bias=False), nn.BatchNorm2d(hid_channels), nn.ReLU(True),
+                                  nn.Conv2d(hid_channels, 4, 1, bias=True))
+
+    def coefficients(self, base_src, base_fgr, base_pha, base_hid):
+        "The filter's `(A, b)` at base resolution, (B,4,h,w) each."
+        mean_x, mean_y, cov_xy, var_x = _local_stats(self.box_filter, _with_gray(base_src), torch.cat([base_fgr, base_pha], 1))
+        A = self.conv(torch.cat([cov_xy, var_x, base_hid], 1))
+        return A, mean_y - A * mean_x
+
 def box_mean(x, r: int = 1):
     "Mean over a (2r+1)^2 window with zero padding (separable; border windows count the zeros)."
     k = 2 * r + 1
@@ -326,7 +331,7 @@ def box_mean(x, r: int = 1):
     x = F.conv2d(x, x.new_full((C, 1, 1, k), 1 / k), padding=(0, r), groups=C)
     return F.conv2d(x, x.new_full((C, 1, k, 1), 1 / k), padding=(r, 0), groups=C)
 
-class FastGuidedFilterRefiner(nn.Module):
+class FastGuidedFilterRefiner(GuidedFilterRefiner):
     "Classical fast guided filter (radius 1, eps 1e-5); no parameters, ignores `hid`."
     def __init__(self, *args, eps: float = 1e-5):
         super().__init__()
@@ -338,16 +343,6 @@ class FastGuidedFilterRefiner(nn.Module):
         A = cov_xy / (var_x + self.eps)
         return A, mean_y - A * mean_x
 
-    def _refine(self, fine_src, *base): return _apply_coefficients(*self.coefficients(*base), _with_gray(fine_src))
-
-    def forward(self, fine_src, base_src, base_fgr, base_pha, base_hid):
-        "Refined `(fgr_residual, pha)` at `fine_src`'s resolution."
-        return per_frame(self._refine, fine_src, base_src, base_fgr, base_pha, base_hid)
-
-    def output(self, fine_src, base_src, base_fgr, base_pha, base_hid):
-        "The network's final `(fgr, pha)` (residual added, clamped) at `fine_src`'s resolution, in fewer full-resolution passes."
-        return per_frame(lambda f, *b: _coefficients_to_output(*self.coefficients(*b), f), fine_src, base_src, base_fgr, base_pha, base_hid)
-
 # %% ../nbs/11_model.ipynb #ddee4c7c
 MATTING_VARIANTS = {
     'mobilenetv3': dict(encoder=MobileNetV3LargeEncoder, aspp=128, decoder=(80, 40, 32, 16), image_skip='pyramid', decode1_kernel=3),
@@ -356,6 +351,7 @@ MATTING_VARIANTS = {
     **{f'unireplknet_{v}': dict(encoder=v, aspp=128, decoder=(80, 40, 32, 16), image_skip='haar', decode1_kernel=9)
        for v in UNIREPLKNET_VARIANTS},
 }
+assert tuple(MATTING_VARIANTS) == MODEL_VARIANTS, 'rvm_nb.config.MODEL_VARIANTS names every variant, in this order'
 REFINERS = {'deep_guided_filter': DeepGuidedFilterRefiner, 'fast_guided_filter': FastGuidedFilterRefiner}
 
 def _build_encoder(spec, deploy: bool, encoder_kwargs: dict):
@@ -423,50 +419,6 @@ def reparameterize_model(model: nn.Module, inplace: bool = False) -> nn.Module:
         if hasattr(m, 'reparameterize') and not isinstance(m, MattingNetwork): m.reparameterize()
     return model.eval()
 
-def resolve_checkpoint(checkpoint: str | Path) -> Path:
-    """The file of `checkpoint`: a path, a folder or run under `runs/` (its last epoch; any name `python -m rvm_nb.runs list` prints),
-    or a short name of published weights (e.g. `rvm_mobilenetv3`; see `rvm_nb.published`). Nothing found: an error with the closest names."""
-    from rvm_nb.runs import resolve_weights
-    return resolve_weights(checkpoint)[0]
-
-def infer_variant(state_dict: dict) -> tuple[str, bool] | None:
-    "`(variant, deploy)` whose layout `state_dict` has, read from its keys (published RVM, the seed system, ours); None if unknown."
-    keys = state_dict.keys()
-    if 'backbone.features.16.0.weight' in keys: return 'mobilenetv3', False
-    if 'backbone.layer4.0.conv1.weight' in keys: return 'resnet50', False
-    blocks = [{k.split('.')[4] for k in keys if k.startswith(f'backbone.unirep.stages.{i}.')} for i in range(4)]
-    if not all(blocks): return None
-    depths = tuple(len(b) for b in blocks)
-    dims = tuple(int(state_dict[f'backbone.unirep.stages.{i}.0.se.up.weight'].shape[0]) for i in range(4))
-    name = next((v for v, spec in UNIREPLKNET_VARIANTS.items() if spec == (depths, dims)), None)
-    if name is None: return None
-    return ('unireplknet' if name == 'a' else f'unireplknet_{name}'), 'backbone.unirep.stages.0.0.gamma' not in keys
-
-def _same_network(a: str, b: str) -> bool: return a == b or {a, b} == {'unireplknet', 'unireplknet_a'}
-
-def _load_into(model: MattingNetwork, path: Path, sd: dict, found, flag: str = '--variant') -> MattingNetwork:
-    if found and not _same_network(found[0], model.variant):
-        hint = f'pass {flag} {found[0]}' + (' (or leave the variant out)' if flag == '--variant' else '')
-        raise ValueError(f'{path} holds {found[0]} weights, not {model.variant}: {hint}')
-    return load_state_dict_strict(model, sd, str(path))
-
-def load_matting_checkpoint(model: MattingNetwork, path: str | Path, flag: str = '--variant') -> MattingNetwork:
-    "Load a MattingNetwork checkpoint (published RVM / seed system, ours, or a short name) strictly from `path`; a file of another variant names the `flag` to pass."
-    path = resolve_checkpoint(path)
-    sd = read_state_dict(path)
-    return _load_into(model, path, sd, infer_variant(sd), flag)
-
-def load_matting_network(checkpoint: str | Path, variant: str | None = None, **kwargs) -> MattingNetwork:
-    "A `MattingNetwork` with `checkpoint`'s weights; the variant (and deploy form) comes from the file unless `variant` is given."
-    path = resolve_checkpoint(checkpoint)
-    sd = read_state_dict(path)
-    found = infer_variant(sd)
-    if variant is None:
-        from rvm_nb.runs import checkpoint_info  # a run's checkpoint.json names the variant too
-        variant = found[0] if found else (checkpoint_info(path) or {}).get('variant')
-        if variant is None: raise ValueError(f'{path}: cannot tell the network variant from its keys (and no checkpoint.json beside it); pass the variant')
-    if found and _same_network(found[0], variant): kwargs = {'deploy': found[1], **kwargs}
-    return _load_into(MattingNetwork(variant, **kwargs), path, sd, found)
 
 # %% ../nbs/11_model.ipynb #94ebe762
 def state_channels(model: MattingNetwork) -> list:

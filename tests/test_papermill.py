@@ -64,6 +64,20 @@ def test_every_parameter_of_every_parameterized_notebook_is_read_by_papermill():
         assert list(pm.inspect_notebook(str(nb))) == names, nb.name  # a comment papermill cannot parse hides a parameter from --help-notebook
 
 
+def test_stage_notebook_shows_the_current_config_and_takes_the_learning_rates():
+    """Its saved output is the config as it is now (every TrainConfig field), and the learning rates, where the seed's
+    stages differ, are parameters."""
+    import dataclasses
+    import papermill as pm
+    from rvm_nb.config import STAGES, TrainConfig
+    cells = json.loads((ROOT / 'nbs' / 'train_stage.ipynb').read_text())['cells']
+    shown = next(''.join(o['data']['text/plain']) for c in cells if c['cell_type'] == 'code' and ''.join(c['source']).rstrip().endswith('\ncfg')
+                 for o in c['outputs'] if 'text/plain' in o.get('data', {}))
+    assert [f.name for f in dataclasses.fields(TrainConfig) if f'{f.name}=' not in shown] == []
+    rates = {k for s in STAGES.values() for k in s if k.startswith('learning_rate_')}
+    assert rates and rates <= set(pm.inspect_notebook(str(ROOT / 'nbs' / 'train_stage.ipynb')))
+
+
 def test_out_of_range_parameter_fails_before_training(tmp_path):
     r = _papermill(tmp_path, '-p', 'device', 'gpu', '-p', 'run_name', 'badvalue')
     assert r.returncode != 0

@@ -14,4 +14,8 @@ export PYTHONUNBUFFERED=1 MPLBACKEND=Agg
 echo "== the shared data: sample set, RVM's published weights, human sample set =="
 .venv/bin/python -m rvm_nb.published
 .venv/bin/python -m rvm_nb.human_samples --quiet
-exec .venv/bin/python -m pytest tests -q -p no:cacheprovider --durations=8 "$@"
+# one worker per core (at most 4), each with one thread: two workers of two threads on two cores would oversubscribe
+# OpenMP; tests sharing a slow module fixture stay together, the slowest start first (tests/conftest.py)
+workers=$(( $(nproc) < 4 ? $(nproc) : 4 ))
+export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+exec .venv/bin/python -m pytest tests -q -p no:cacheprovider -n "$workers" --dist loadgroup --no-loadscope-reorder --durations=15 "$@"
