@@ -185,25 +185,23 @@ def _sample_fn(ds, impl: str):
         return ds[i % len(ds)]
     return rvm_sample
 
-def measure_loader(stage: int, loader: str, impl: str, data_config, reference=None, samples: int = 6) -> dict:
-    """Median ms per sample and peak resident MiB of `loader` (stage `stage`) on `impl`, in this process with one thread,
-    as a DataLoader worker runs; after one warm-up sample, over `samples` samples spread over the dataset."""
+def measure_loader(stage: int, loader: str, impl: str, data_config, reference=None, samples: int = 8) -> dict:
+    """Mean ms per sample (what sets a worker's rate: rare costly draws, a blur at 2048 px, count) and peak resident MiB of
+    `loader` (stage `stage`) on `impl`, in this process with one thread, as a DataLoader worker runs; after one warm-up
+    sample, over `samples` samples spread over the dataset."""
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
     if impl == 'rvm': ds = reference_dataset(reference, stage, loader, data_config)
     else: ds = with_backend(our_dataset(stage, loader, data_config), 'torch' if impl == 'float' else 'opencv')
     get = _sample_fn(ds, impl)
     get(len(ds) - 1)
-    times = []
-    for i in range(samples):
-        t0 = time.perf_counter()
-        get(i * 7919)
-        times.append(time.perf_counter() - t0)
-    return {'ms': statistics.median(times) * 1e3, 'peak_rss_MiB': _status_mib('VmHWM')}
+    t0 = time.perf_counter()
+    for i in range(samples): get(i * 7919)
+    return {'ms': (time.perf_counter() - t0) / samples * 1e3, 'peak_rss_MiB': _status_mib('VmHWM')}
 
 def _measure_in_process(args) -> dict: return measure_loader(*args)
 
-def measure_loaders(cases: list, data_config, reference=None, samples: int = 6, rounds: int = 2, progress: bool = True) -> dict:
+def measure_loaders(cases: list, data_config, reference=None, samples: int = 8, rounds: int = 2, progress: bool = True) -> dict:
     """(stage, loader, impl) -> {'ms', 'peak_rss_MiB'} for each case: each run in a fresh spawned process (its own peak
     memory), the impls of a loader one after the other, `rounds` times; the median ms and the largest peak."""
     runs = [c for _ in range(rounds) for c in cases]
@@ -267,7 +265,7 @@ def data_rows(measured: dict, stages, iter_ms: dict) -> list:
                          'samples_per_iter': need, 'iter_ms': round(iter_ms[stage]), 'workers_needed': math.ceil(need * r['ms'] / iter_ms[stage])})
     return rows
 
-def bench_data(data_config, stages=(1, 2, 3, 4), reference=None, step_ms: float | None = None, samples: int = 5, rounds: int = 2,
+def bench_data(data_config, stages=(1, 2, 3, 4), reference=None, step_ms: float | None = None, samples: int = 8, rounds: int = 2,
                progress: bool = True) -> tuple[list, dict]:
     """Rows of `DATA_COLUMNS` for `stages` on the datasets of `data_config`, and the iteration times used: `step_ms` for every
     stage, else this machine's step (`step_ms_per_pixel` x `iteration_pixels`)."""
@@ -284,7 +282,7 @@ def bench_data(data_config, stages=(1, 2, 3, 4), reference=None, step_ms: float 
 
 # %% ../nbs/95b_bench_data.ipynb #02374401
 def run_data_benchmark(out_dir: str | Path | None = None, data_config=None, stages=(1, 2, 3, 4), reference=None, step_ms=None,
-                       samples: int = 5, rounds: int = 2) -> list:
+                       samples: int = 8, rounds: int = 2) -> list:
     "The data benchmark (default: on `make_bench_tree`); prints the table and writes `data.csv` and `data_env.json`."
     data_config = Path(data_config) if data_config else make_bench_tree() / 'data_paths.json'
     rows, iter_ms = bench_data(data_config, stages, reference, step_ms, samples, rounds)
@@ -310,7 +308,7 @@ def data_main(argv=None):
     ap.add_argument('--reference', default=None, help='a RobustVideoMatting checkout: time its own loaders on the same files')
     ap.add_argument('--step-ms', type=float, default=None, help='iteration time to keep up with, e.g. a GPU\'s (default: this machine\'s, estimated)')
     ap.add_argument('--stages', type=int, nargs='+', default=[1, 2, 3, 4], choices=[1, 2, 3, 4], help='stage presets (default all four)')
-    ap.add_argument('--samples', type=int, default=5, help='samples timed per loader and round (default 5)')
+    ap.add_argument('--samples', type=int, default=8, help='samples timed per loader and round, their mean taken (default 8)')
     ap.add_argument('--rounds', type=int, default=2, help='rounds over all loaders, each in fresh processes (default 2)')
     ap.add_argument('--data-config', default=None, help='JSON of dataset roots (default: a generated full-size tree under runs/bench)')
     a = ap.parse_args(argv)
