@@ -218,7 +218,8 @@ def workers_line(cfg: TrainConfig, plan: dict, budget_gib: float | None = None) 
     "The plan as one line: workers per loader and their estimated memory."
     gib = sum(n * worker_gib(cfg, l) for l, n in plan.items())
     parts = ', '.join(f'{l} {n}' for l, n in plan.items())
-    return f'data workers: {parts} (~{gib:.1f} GiB' + (f' of {budget_gib:.1f} GiB for them)' if budget_gib is not None else ')')
+    size = f'{gib:.1f} GiB' if gib >= 0.1 else f'{gib * 1024:.0f} MiB'
+    return f'data workers: {parts} (~{size}' + (f' of {budget_gib:.1f} GiB for them)' if budget_gib is not None else ')')
 
 # %% ../nbs/23_memory.ipynb #5639bf69
 MEMORY_COLUMNS = ['variant', 'stage', 'checkpointing', 'size_lr', 'T_lr', 'size_hr', 'T_hr', 'state', 'lr_pass', 'hr_pass', 'seg_pass',
