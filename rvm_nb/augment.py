@@ -8,16 +8,20 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 import torchvision.transforms.v2.functional as TF
 
 # %% auto #0
-__all__ = ['EASINGS', 'easing', 'random_easing', 'ease_weights', 'affine_matrix', 'random_affine', 'motion_matrices',
-           'crop_matrix', 'warp', 'add_noise', 'motion_color_jitter', 'to_grayscale', 'sharpen', 'motion_blur',
-           'crop_box', 'as_clip', 'MotionAugmentation', 'VIDEOMATTE_TRAIN', 'VIDEOMATTE_VALID', 'IMAGEMATTE',
-           'random_resized_box', 'color_jitter', 'SegmentationImageAugmentation', 'SegmentationVideoAugmentation']
+__all__ = ['EASINGS', 'TENSOR_OPS', 'FRAME_OPS', 'BACKENDS', 'easing', 'random_easing', 'ease_weights', 'affine_matrix',
+           'random_affine', 'motion_matrices', 'crop_matrix', 'warp', 'opencv_matrix', 'warp_frames', 'unit_float',
+           'noise_field', 'add_noise', 'motion_jitter_factors', 'jitter_factors', 'adjust_clip', 'to_grayscale',
+           'sharpen', 'blur_kernel_size', 'motion_blur', 'add_noise_frames', 'adjust_frames', 'grayscale_frames',
+           'sharpen_frames', 'blur_frames', 'ClipOps', 'crop_box', 'as_clip', 'frames_to_clip', 'MotionAugmentation',
+           'VIDEOMATTE_TRAIN', 'VIDEOMATTE_VALID', 'IMAGEMATTE', 'random_resized_box', 'color_jitter',
+           'SegmentationImageAugmentation', 'SegmentationVideoAugmentation']
 
 # %% ../nbs/03_augment.ipynb #d240c3f8
 def _bounce_out(t):
@@ -101,32 +105,67 @@ def warp(x: torch.Tensor, matrices, size: int, mode: str = 'bilinear') -> torch.
     grid = F.affine_grid(theta, (T, x.shape[1], size, size), align_corners=False)
     return F.grid_sample(x, grid, mode=mode, padding_mode='zeros', align_corners=False)
 
+# %% ../nbs/03_augment.ipynb #9bdfc4e5
+_TO_INDEX = np.array([[1., 0, -0.5], [0, 1, -0.5], [0, 0, 1]])  # continuous coordinate -> pixel index
+_FROM_INDEX = np.linalg.inv(_TO_INDEX)
+
+def opencv_matrix(m: np.ndarray) -> np.ndarray:
+    "The 2x3 matrix `cv2.warpAffine` takes for forward matrix `m` (continuous coordinates, pixel centres at +0.5)."
+    return (_TO_INDEX @ m @ _FROM_INDEX)[:2]
+
+def warp_frames(frames, matrices, size: int, interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
+    """uint8 (H,W[,C]) `frames` resampled into a (T,size,size[,C]) uint8 array through per-frame forward matrices (zeros
+    outside), one OpenCV warp per frame; a frame repeated with the same matrix (a still background) is warped once."""
+    out = np.empty((len(frames), size, size) + frames[0].shape[2:], np.uint8)
+    done = {}
+    for t, (f, m) in enumerate(zip(frames, matrices)):
+        key = (id(f), m.tobytes())
+        if key in done: out[t] = out[done[key]]
+        else:
+            cv2.warpAffine(f, opencv_matrix(m), (size, size), dst=out[t], flags=interpolation, borderMode=cv2.BORDER_CONSTANT)
+            done[key] = t
+    return out
+
+def unit_float(x: np.ndarray) -> np.ndarray:
+    "uint8 `x` as float32 in [0,1], in one pass."
+    return np.divide(x, np.float32(255), dtype=np.float32)  # as the float path's x / 255, to the last bit
+
 # %% ../nbs/03_augment.ipynb #ac8d2168
-def add_noise(x: torch.Tensor, rng) -> torch.Tensor:
-    "RVM's grain noise on (T,C,H,W)."
-    T, C, H, W = x.shape
+def noise_field(rng, T: int, C: int, H: int, W: int) -> torch.Tensor:
+    "RVM's grain for a (T,C,H,W) clip: a scaled Gaussian field (T, 1 or C, H/g, W/g), g ~ U(1,4)."
     g = rng.uniform(1, 4)
     gen = torch.Generator().manual_seed(int(rng.integers(2 ** 31)))
     field = torch.randn(T, 1 if rng.random() < 0.5 else C, max(1, int(H / g)), max(1, int(W / g)), generator=gen)
-    field = F.interpolate(field * (rng.uniform(0, 1) * 0.2 / g), (H, W), mode='bilinear', align_corners=False)
-    return (x + field).clamp(0, 1)
+    return field * (rng.uniform(0, 1) * 0.2 / g)
+
+def add_noise(x: torch.Tensor, field: torch.Tensor) -> torch.Tensor:
+    "(T,C,H,W) `x` plus `field` upsampled bilinearly, clamped to [0,1]."
+    return (x + F.interpolate(field, x.shape[-2:], mode='bilinear', align_corners=False)).clamp(0, 1)
+
+def motion_jitter_factors(rng, T: int) -> np.ndarray:
+    "(T,4) brightness, contrast, saturation and hue factors drifting over the clip along a random easing."
+    a, b = rng.normal(0, 0.1, 4), rng.normal(0, 0.1, 4)
+    off = a[None] + (b - a)[None] * (ease_weights(rng, T) * rng.uniform(0, 0.2))[:, None]
+    bright = np.maximum(1 + off[:, 0], 0.1)
+    # RVM's quirk: saturation uses the brightness offsets
+    return np.stack([bright, np.maximum(1 + off[:, 1], 0.1), bright, np.clip(0.1 * off[:, 3], -0.5, 0.5)], 1)
+
+def jitter_factors(rng, T: int, b: float, c: float, s: float, h: float) -> np.ndarray:
+    "(T,4) factors of torchvision's ColorJitter(b, c, s, h): one draw, the same for every frame."
+    return np.tile([rng.uniform(1 - b, 1 + b), rng.uniform(1 - c, 1 + c), rng.uniform(1 - s, 1 + s), rng.uniform(-h, h)], (T, 1))
 
 def _gray(x): return (0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3])
 
-def motion_color_jitter(x: torch.Tensor, rng) -> torch.Tensor:
-    "Brightness, contrast, saturation and hue drifting over the clip along a random easing."
+def adjust_clip(x: torch.Tensor, factors) -> torch.Tensor:
+    "Brightness, contrast (about each frame's mean gray), saturation and hue of (T,3,H,W) `x` by per-frame `factors` (T,4)."
     T = x.shape[0]
-    a, b = rng.normal(0, 0.1, 4), rng.normal(0, 0.1, 4)
-    p = ease_weights(rng, T) * rng.uniform(0, 0.2)
-    off = torch.tensor(a[None] + (b - a)[None] * p[:, None], dtype=x.dtype)  # (T, 4): brightness, contrast, saturation, hue
-    v = lambda k: off[:, k].view(T, 1, 1, 1)
-    x = (x * (1 + v(0)).clamp_min(0.1)).clamp(0, 1)
+    v = torch.as_tensor(np.asarray(factors), dtype=x.dtype).view(T, 4, 1, 1, 1).unbind(1)
+    x = (x * v[0]).clamp(0, 1)
     mean = _gray(x).mean((1, 2, 3), keepdim=True)
-    x = ((x - mean) * (1 + v(1)).clamp_min(0.1) + mean).clamp(0, 1)
+    x = ((x - mean) * v[1] + mean).clamp(0, 1)
     g = _gray(x)
-    x = ((x - g) * (1 + v(0)).clamp_min(0.1) + g).clamp(0, 1)  # RVM's quirk: saturation uses the brightness offsets
-    hue = (0.1 * off[:, 3]).clamp(-0.5, 0.5)
-    return torch.stack([TF.adjust_hue(x[t], float(hue[t])) for t in range(T)])
+    x = ((x - g) * v[2] + g).clamp(0, 1)
+    return torch.stack([TF.adjust_hue(x[t], float(factors[t][3])) for t in range(T)])
 
 def to_grayscale(x: torch.Tensor) -> torch.Tensor:
     "Three-channel grayscale."
@@ -136,14 +175,87 @@ def sharpen(x: torch.Tensor, factor: float) -> torch.Tensor:
     "torchvision's sharpness adjustment with `factor` (1 = unchanged)."
     return TF.adjust_sharpness(x, factor).clamp(0, 1)
 
+def blur_kernel_size(sigma: float) -> int:
+    "RVM's kernel size for `sigma`: `int(2 sigma)` made odd (1: no blur)."
+    k = int(2 * sigma)
+    return k + 1 - k % 2
+
 def motion_blur(x: torch.Tensor, sigmas) -> torch.Tensor:
-    "Per-frame Gaussian blur with `sigmas[t]`, kernel `int(2 sigma)` made odd (sigma small enough: unchanged)."
+    "Per-frame Gaussian blur with `sigmas[t]` (sigma small enough: unchanged)."
     out = []
     for t, s in enumerate(sigmas):
-        k = int(2 * s)
-        k += 1 - k % 2
+        k = blur_kernel_size(s)
         out.append(TF.gaussian_blur(x[t], [k, k], [float(s), float(s)]) if k > 1 else x[t])
     return torch.stack(out)
+
+# %% ../nbs/03_augment.ipynb #4e87fcc3
+_GRAY = np.array([[0.299, 0.587, 0.114]], np.float32)
+_SHARP = np.array([[1, 1, 1], [1, 5, 1], [1, 1, 1]], np.float32) / 13  # torchvision's sharpness kernel
+
+def add_noise_frames(x: np.ndarray, field: torch.Tensor) -> np.ndarray:
+    "`add_noise` on float32 frames (T,H,W,C), in place."
+    T, H, W = x.shape[:3]
+    f = field.permute(0, 2, 3, 1).numpy()
+    for t in range(T):
+        up = cv2.resize(f[t], (W, H), interpolation=cv2.INTER_LINEAR)  # half-pixel centres, as align_corners=False
+        np.clip(np.add(x[t], up.reshape(H, W, -1), out=x[t]), 0, 1, out=x[t])
+    return x
+
+_BLOCK_ROWS = 32  # rows a block: every step of a block runs while it is in the cache (a 2048-wide block is 0.75 MB)
+
+def _adjust_block(v: np.ndarray, c, s, h, mean: float):
+    if c != 1: np.clip(cv2.addWeighted(v, c, v, 0, float((1 - c) * mean), dst=v), 0, 1, out=v)
+    if s != 1: np.clip(cv2.transform(v, s * np.eye(3, dtype=np.float32) + (1 - s) * _GRAY.repeat(3, 0), dst=v), 0, 1, out=v)
+    if h != 0:
+        hsv = cv2.cvtColor(v, cv2.COLOR_RGB2HSV)  # float: hue in degrees
+        np.mod(hsv[..., 0] + h * 360, 360, out=hsv[..., 0])
+        cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB, dst=v)
+
+def adjust_frames(x: np.ndarray, factors) -> np.ndarray:
+    """`adjust_clip` on float32 frames (T,H,W,3), in place, in blocks of rows: brightness and the mean gray contrast needs
+    in one pass, contrast, saturation and hue in a second; a factor of 1 (hue 0) skips its step."""
+    for f, (b, c, s, h) in zip(x, np.asarray(factors, np.float32)):
+        blocks, total = [f[i:i + _BLOCK_ROWS] for i in range(0, len(f), _BLOCK_ROWS)], np.zeros(3)
+        for v in blocks:
+            if b != 1: np.clip(np.multiply(v, b, out=v), 0, 1, out=v)
+            if c != 1: total += cv2.sumElems(v)[:3]
+        mean = float(total @ _GRAY[0]) / (f.shape[0] * f.shape[1])
+        if c != 1 or s != 1 or h != 0:
+            for v in blocks: _adjust_block(v, c, s, h, mean)
+    return x
+
+def grayscale_frames(x: np.ndarray) -> np.ndarray:
+    "`to_grayscale` on float32 frames (T,H,W,3), in place."
+    for f in x: cv2.transform(f, _GRAY.repeat(3, 0), dst=f)
+    return x
+
+def sharpen_frames(x: np.ndarray, factor: float) -> np.ndarray:
+    "`sharpen` on float32 frames (T,H,W[,C]), in place."
+    a = np.float32(factor)
+    for f in x:
+        soft = cv2.filter2D(f, -1, _SHARP, borderType=cv2.BORDER_REPLICATE)
+        soft[0], soft[-1], soft[:, 0], soft[:, -1] = f[0], f[-1], f[:, 0], f[:, -1]
+        np.clip(cv2.addWeighted(f, a, soft, 1 - a, 0, dst=f), 0, 1, out=f)
+    return x
+
+def blur_frames(x: np.ndarray, sigmas) -> np.ndarray:
+    "`motion_blur` on float32 frames (T,H,W[,C]), in place (separable; reflected borders as torchvision's)."
+    for f, s in zip(x, sigmas):
+        k = blur_kernel_size(s)
+        if k > 1: cv2.GaussianBlur(f, (k, k), float(s), dst=f, sigmaY=float(s), borderType=cv2.BORDER_REFLECT_101)
+    return x
+
+@dataclass(frozen=True)
+class ClipOps:
+    "One implementation of the photometric steps: `TENSOR_OPS` (torch, (T,C,H,W)) or `FRAME_OPS` (OpenCV, (T,H,W,C))."
+    noise: object
+    adjust: object
+    grayscale: object
+    sharpen: object
+    blur: object
+
+TENSOR_OPS = ClipOps(add_noise, adjust_clip, to_grayscale, sharpen, motion_blur)
+FRAME_OPS = ClipOps(add_noise_frames, adjust_frames, grayscale_frames, sharpen_frames, blur_frames)
 
 # %% ../nbs/03_augment.ipynb #8a7d2bb6
 def crop_box(rng, w: float, h: float, ratio=(0.9, 1.1)) -> tuple:
@@ -165,9 +277,22 @@ def as_clip(frames) -> torch.Tensor:
     x = x[:, None] if x.ndim == 3 else x.permute(0, 3, 1, 2)
     return x.float().div_(255)
 
+def frames_to_clip(x: np.ndarray) -> torch.Tensor:
+    "(T,H,W[,C]) float32 frames as a (T,C,H,W) tensor, without a copy (channels-last strides for C > 1)."
+    t = torch.from_numpy(x)
+    return t[:, None] if x.ndim == 3 else t.permute(0, 3, 1, 2)
+
+BACKENDS = ('opencv', 'torch')
+
+def _backend(aug, *streams) -> str:
+    "'torch' for tensor inputs or when asked, else 'opencv'."
+    if aug.backend not in BACKENDS: raise ValueError(f'backend {aug.backend!r}: choose from {", ".join(BACKENDS)}')
+    return 'torch' if aug.backend == 'torch' or any(isinstance(s, torch.Tensor) for s in streams) else 'opencv'
+
 @dataclass
 class MotionAugmentation:
-    "RVM's clip augmentation: call with lists of uint8 fgr (H,W,3), pha (H,W), bgr (H',W',3) frames and a numpy Generator."
+    """RVM's clip augmentation: call with lists of uint8 fgr (H,W,3), pha (H,W), bgr (H',W',3) frames and a numpy
+    Generator. `backend` 'opencv' (default) works on uint8 frames; 'torch' is the float reference (tensor inputs use it)."""
     size: int = 512
     prob_fgr_affine: float = 0.
     prob_bgr_affine: float = 0.
@@ -180,6 +305,7 @@ class MotionAugmentation:
     prob_pause: float = 0.
     static_affine: bool = True
     aspect_ratio_range: tuple = (0.9, 1.1)
+    backend: str = 'opencv'
 
     def geometry(self, rng, T: int, fsize: tuple, bsize: tuple):
         "Per-frame forward matrices (fgr/pha, bgr) mapping input pixels to the `size` x `size` output."
@@ -202,35 +328,42 @@ class MotionAugmentation:
         return [cf @ f for f in F_], [cb @ b for b in B_]
 
     def __call__(self, fgrs, phas, bgrs, rng: np.random.Generator):
-        fp = torch.cat([as_clip(fgrs), as_clip(phas)], dim=1)
-        bg = as_clip(bgrs)
-        T = fp.shape[0]
-        mf, mb = self.geometry(rng, T, (fp.shape[3], fp.shape[2]), (bg.shape[3], bg.shape[2]))
-        fp, bgr = warp(fp, mf, self.size), warp(bg, mb, self.size)
-        fgr, pha = fp[:, :3], fp[:, 3:]
-        return self.photometric(fgr, pha, bgr, rng)
+        if _backend(self, fgrs, phas, bgrs) == 'torch': return self._on_tensors(fgrs, phas, bgrs, rng)
+        (fh, fw), (bh, bw) = fgrs[0].shape[:2], bgrs[0].shape[:2]
+        mf, mb = self.geometry(rng, len(fgrs), (fw, fh), (bw, bh))
+        fgr, pha, bgr = (unit_float(warp_frames(x, m, self.size)) for x, m in ((fgrs, mf), (phas, mf), (bgrs, mb)))
+        return tuple(map(frames_to_clip, self.photometric(fgr, pha, bgr, rng, FRAME_OPS)))
 
-    def photometric(self, fgr, pha, bgr, rng):
-        "Noise, colour jitter, grayscale, sharpen, motion blur and pause on (T,C,S,S) tensors."
-        T = fgr.shape[0]
-        if rng.random() < self.prob_noise: fgr, bgr = add_noise(fgr, rng), add_noise(bgr, rng)
-        if rng.random() < self.prob_color_jitter: fgr = motion_color_jitter(fgr, rng)
-        if rng.random() < self.prob_color_jitter: bgr = motion_color_jitter(bgr, rng)
-        if rng.random() < self.prob_grayscale: fgr, bgr = to_grayscale(fgr), to_grayscale(bgr)
+    def _on_tensors(self, fgrs, phas, bgrs, rng):
+        fp, bg = torch.cat([as_clip(fgrs), as_clip(phas)], dim=1), as_clip(bgrs)
+        mf, mb = self.geometry(rng, fp.shape[0], (fp.shape[3], fp.shape[2]), (bg.shape[3], bg.shape[2]))
+        fp, bgr = warp(fp, mf, self.size), warp(bg, mb, self.size)
+        fgr, pha, bgr = self.photometric(fp[:, :3], fp[:, 3:], bgr, rng, TENSOR_OPS)
+        return fgr.clamp_(0, 1), pha.clamp_(0, 1), bgr.clamp_(0, 1)
+
+    def photometric(self, fgr, pha, bgr, rng, ops: ClipOps = TENSOR_OPS):
+        "Noise, colour jitter, grayscale, sharpen, motion blur and pause, drawn from `rng` in RVM's order and applied by `ops`."
+        T, S = len(fgr), self.size
+        if rng.random() < self.prob_noise:
+            fgr = ops.noise(fgr, noise_field(rng, T, 3, S, S))
+            bgr = ops.noise(bgr, noise_field(rng, T, 3, S, S))
+        if rng.random() < self.prob_color_jitter: fgr = ops.adjust(fgr, motion_jitter_factors(rng, T))
+        if rng.random() < self.prob_color_jitter: bgr = ops.adjust(bgr, motion_jitter_factors(rng, T))
+        if rng.random() < self.prob_grayscale: fgr, bgr = ops.grayscale(fgr), ops.grayscale(bgr)
         if rng.random() < self.prob_sharpness:
             s = rng.uniform(0, 8)
-            fgr, pha, bgr = sharpen(fgr, s), sharpen(pha, s), sharpen(bgr, s)
+            fgr, pha, bgr = ops.sharpen(fgr, s), ops.sharpen(pha, s), ops.sharpen(bgr, s)
         for which in ('fgr', 'bgr', 'all'):
             if rng.random() < self.prob_blur / 3:
                 a, b = rng.uniform(0, 10, 2)
                 sig = a + (b - a) * ease_weights(rng, T)
-                if which in ('fgr', 'all'): fgr, pha = motion_blur(fgr, sig), motion_blur(pha, sig)
-                if which in ('bgr', 'all'): bgr = motion_blur(bgr, sig)
+                if which in ('fgr', 'all'): fgr, pha = ops.blur(fgr, sig), ops.blur(pha, sig)
+                if which in ('bgr', 'all'): bgr = ops.blur(bgr, sig)
         if rng.random() < self.prob_pause and T >= 2:
             f = int(rng.integers(0, T - 1))
             L = int(rng.integers(0, T - f))
             for x in (fgr, pha, bgr): x[f + 1:f + L] = x[f]
-        return fgr.clamp_(0, 1), pha.clamp_(0, 1), bgr.clamp_(0, 1)
+        return fgr, pha, bgr
 
 def VIDEOMATTE_TRAIN(size: int) -> MotionAugmentation:
     "RVM's VideoMatte training probabilities."
@@ -256,32 +389,38 @@ def random_resized_box(rng, w: int, h: int, scale, ratio) -> tuple:
 
 def color_jitter(x: torch.Tensor, rng, b: float, c: float, s: float, h: float) -> torch.Tensor:
     "torchvision-style ColorJitter with one random draw for the whole (T,3,H,W) batch."
-    x = TF.adjust_brightness(x, rng.uniform(1 - b, 1 + b))
-    x = TF.adjust_contrast(x, rng.uniform(1 - c, 1 + c))
-    x = TF.adjust_saturation(x, rng.uniform(1 - s, 1 + s))
-    return TF.adjust_hue(x, rng.uniform(-h, h)).clamp(0, 1)
+    return adjust_clip(x, jitter_factors(rng, len(x), b, c, s, h))
 
 @dataclass
 class SegmentationImageAugmentation:
     "COCO/Supervisely augmentation: `(img uint8 (H,W,3), mask uint8 (H,W), rng) -> (img (3,S,S), mask (1,S,S))`."
     size: int = 512
+    backend: str = 'opencv'
     def __call__(self, img, mask, rng):
         h, w = mask.shape
         m = affine_matrix(w, h, **random_affine(rng, degrees=20, translate=0.1, scale=(1, 1), shear=10))
         m = crop_matrix(*random_resized_box(rng, w, h, (0.5, 1), (0.7, 1.3)), self.size, flip=rng.random() < 0.5) @ m
-        x = torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255
-        y = torch.from_numpy(mask)[None, None].float() / 255
-        return color_jitter(warp(x, [m], self.size), rng, .1, .1, .1, .1)[0], warp(y, [m], self.size, mode='nearest')[0]
+        if _backend(self) == 'torch':
+            x = warp(torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255, [m], self.size)
+            y = warp(torch.from_numpy(mask)[None, None].float() / 255, [m], self.size, mode='nearest')
+            return color_jitter(x, rng, .1, .1, .1, .1)[0], y[0]
+        x = adjust_frames(unit_float(warp_frames([img], [m], self.size)), jitter_factors(rng, 1, .1, .1, .1, .1))
+        y = unit_float(warp_frames([mask], [m], self.size, cv2.INTER_NEAREST))
+        return frames_to_clip(x)[0], frames_to_clip(y)[0]
 
 @dataclass
 class SegmentationVideoAugmentation:
     "YouTubeVIS augmentation: lists of T uint8 frames and masks -> (T,3,S,S), (T,1,S,S); one draw for the clip."
     size: int = 512
+    backend: str = 'opencv'
     def __call__(self, imgs, masks, rng):
         h, w = masks[0].shape
-        m = crop_matrix(*random_resized_box(rng, w, h, (0.8, 1), (0.9, 1.1)), self.size, flip=rng.random() < 0.5)
-        x = warp(torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).float() / 255, [m] * len(imgs), self.size)
-        y = warp(torch.from_numpy(np.stack(masks))[:, None].float() / 255, [m] * len(imgs), self.size)
-        x = color_jitter(x, rng, .3, .3, .3, .15)
-        if rng.random() < 0.05: x = to_grayscale(x)
-        return x, y
+        m = [crop_matrix(*random_resized_box(rng, w, h, (0.8, 1), (0.9, 1.1)), self.size, flip=rng.random() < 0.5)] * len(imgs)
+        if _backend(self) == 'torch':
+            x = warp(torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).float() / 255, m, self.size)
+            y = warp(torch.from_numpy(np.stack(masks))[:, None].float() / 255, m, self.size)
+            x = color_jitter(x, rng, .3, .3, .3, .15)
+            return (to_grayscale(x) if rng.random() < 0.05 else x), y
+        x = adjust_frames(unit_float(warp_frames(imgs, m, self.size)), jitter_factors(rng, len(imgs), .3, .3, .3, .15))
+        y = unit_float(warp_frames(masks, m, self.size))
+        return frames_to_clip(grayscale_frames(x) if rng.random() < 0.05 else x), frames_to_clip(y)

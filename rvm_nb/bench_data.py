@@ -5,8 +5,16 @@
 # %% ../nbs/95b_bench_data.ipynb #8736cad7
 from __future__ import annotations
 
+import dataclasses
+import importlib
+import json
+import math
+import multiprocessing as mp
 import os
+import random
+import shutil
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -14,78 +22,301 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import ConcatDataset
+from tqdm.auto import tqdm
 
-from .augment import VIDEOMATTE_TRAIN
 from .benchkit import bench_dir, bench_parser, format_table, positive, report, write_csv
-from .data import load_data_paths, sample_data_paths, TrainFrameSampler, VideoMatteDataset
+from .config import build_once, save_json, stage_config
+from .data import load_data_paths, TrainFrameSampler, VideoMatteDataset
 from .framecheck import check_datasets, FrameManifest
+from .io import write_image
+from .losses import matting_loss
+from .model import MattingNetwork
+from .samples import write_coco_panoptic, write_youtubevis
+from .train import matting_datasets, segmentation_datasets
 
 # %% auto #0
-__all__ = ['DATA_ABOUT', 'FRAMECHECK_ABOUT', 'data_settings', 'loader_rate', 'augmentation_ms', 'bench_data',
-           'run_data_benchmark', 'data_main', 'make_frame_tree', 'drop_page_cache', 'bench_framecheck',
-           'run_framecheck_benchmark', 'framecheck_main']
+__all__ = ['BENCH_FRAME_SIZES', 'LOADERS', 'IMPLS', 'DATA_COLUMNS', 'DATA_ABOUT', 'FRAMECHECK_ABOUT', 'textured_picture',
+           'figure_alpha', 'make_bench_tree', 'loader_shape', 'samples_per_iteration', 'stage_loaders', 'with_backend',
+           'our_dataset', 'reference_dataset', 'measure_loader', 'measure_loaders', 'step_ms_per_pixel',
+           'iteration_pixels', 'loader_source', 'data_rows', 'bench_data', 'run_data_benchmark', 'cpu_flags',
+           'data_main', 'make_frame_tree', 'drop_page_cache', 'bench_framecheck', 'run_framecheck_benchmark',
+           'framecheck_main']
 
 # %% ../nbs/95b_bench_data.ipynb #d6f1c05b
-def data_settings(paths) -> dict:
-    "name -> dataset for the stage-1 loader and the two stage-3 loaders, on `paths` (a `DataPaths`)."
-    def vm(root, size, T):
-        return VideoMatteDataset(root, 'train', paths.background_images / 'train', paths.background_videos / 'train', size=size,
-                                 seq_length=T, seq_sampler=TrainFrameSampler(), transform=VIDEOMATTE_TRAIN(size))
-    return {'stage1 lr 512 T15': vm(paths.videomatte_sd, 512, 15), 'stage3 lr 512 T20': vm(paths.videomatte_hd, 512, 20),
-            'stage3 hr 2048 T3': vm(paths.videomatte_hd, 2048, 3)}
+BENCH_FRAME_SIZES = {'videomatte_sd': (768, 432), 'videomatte_hd': (1920, 1080), 'imagematte': (1600, 1200),
+                     'background_images': (1620, 1080), 'background_videos': (1280, 720), 'coco_panoptic': (640, 480),
+                     'youtubevis': (1280, 720)}  # (w, h) of each dataset's frames
+_TREE_VERSION = 1
 
-def loader_rate(ds, workers: int, batches: int = 8) -> float:
-    "Clips per second a DataLoader (batch 1, `workers` processes) delivers, after its first batch."
-    dl = iter(DataLoader(ds, batch_size=1, shuffle=True, num_workers=workers, generator=torch.Generator().manual_seed(0)))
-    next(dl)
+def textured_picture(rng, w: int, h: int) -> np.ndarray:
+    "A uint8 RGB (h,w,3) picture with colour waves, blotches and grain: it compresses and decodes as a photo does."
+    yy, xx = np.mgrid[:h, :w].astype(np.float32)
+    img = np.stack([128 + 60 * np.sin(a * xx / w * 6 + b * yy / h * 6 + p * 6) for a, b, p in rng.uniform(-1, 1, (3, 3))], -1)
+    blotches = cv2.resize(rng.normal(0, 18, (h // 8 + 1, w // 8 + 1, 3)).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+    return np.clip(img + blotches + rng.normal(0, 4, (h, w, 3)).astype(np.float32), 0, 255).astype(np.uint8)
+
+def figure_alpha(w: int, h: int, t: float = 0.) -> np.ndarray:
+    "A uint8 (h,w) matte of a standing figure (body and head ellipses, soft edges) that sways with `t`."
+    yy, xx = np.mgrid[:h, :w].astype(np.float32)
+    cx = w * (0.45 + 0.1 * np.sin(t / 7))
+    body = ((xx - cx) / (0.18 * w)) ** 2 + ((yy - 0.55 * h) / (0.4 * h)) ** 2
+    head = ((xx - cx) / (0.07 * w)) ** 2 + ((yy - 0.2 * h) / (0.1 * h)) ** 2
+    return (np.clip((1.05 - np.minimum(body, head)) * 8, 0, 1) * 255).astype(np.uint8)
+
+def _write_clips(root: Path, rng, size, clips: int, frames: int, alpha: bool = True):
+    for c in range(clips):
+        picture = textured_picture(rng, *size)
+        for t in range(frames):
+            name = f'{c:04d}/{t:05d}.jpg'
+            write_image(root / ('fgr/' if alpha else '') / name, np.roll(picture, 3 * t, axis=1), quality=90)
+            if alpha: write_image(root / 'pha' / name, figure_alpha(*size, t), quality=90)
+
+def _build_bench_tree(root: Path) -> Path:
+    rng, S = np.random.default_rng(0), BENCH_FRAME_SIZES
+    tmp = root.with_name(root.name + '.partial')
+    _write_clips(tmp / 'VideoMatte240K_JPEG_SD/train', rng, S['videomatte_sd'], clips=2, frames=100)
+    _write_clips(tmp / 'VideoMatte240K_JPEG_HD/train', rng, S['videomatte_hd'], clips=2, frames=20)
+    _write_clips(tmp / 'BackgroundVideos/train', rng, S['background_videos'], clips=2, frames=40, alpha=False)
+    for i in range(6):
+        write_image(tmp / f'BG-20K/train/{i:04d}.jpg', textured_picture(rng, *S['background_images']), quality=90)
+        name = f'{i:04d}.png'  # ImageMatte ships PNG foregrounds and alphas
+        write_image(tmp / 'ImageMatte/train/fgr' / name, textured_picture(rng, *S['imagematte']))
+        write_image(tmp / 'ImageMatte/train/pha' / name, figure_alpha(*S['imagematte'], i))
+    stamps = []
+    for i in range(3):
+        w, h = 400, 800
+        stamps.append(write_image(tmp / f'_stamps/person{i}.png', np.dstack([textured_picture(rng, w, h), figure_alpha(w, h, 3 * i)])))
+    bgs = sorted((tmp / 'BG-20K/train').glob('*.jpg'))
+    (cw, ch), (yw, yh) = S['coco_panoptic'], S['youtubevis']
+    write_coco_panoptic(tmp / 'coco', stamps, bgs, rng, n=8, size=(ch, cw))
+    write_youtubevis(tmp / 'YouTubeVIS', stamps, bgs, rng, videos=2, frames=30, size=(yh, yw))
+    folders = {'videomatte_sd': 'VideoMatte240K_JPEG_SD', 'videomatte_hd': 'VideoMatte240K_JPEG_HD', 'imagematte': 'ImageMatte',
+               'background_images': 'BG-20K', 'background_videos': 'BackgroundVideos', 'coco_panoptic': 'coco', 'youtubevis': 'YouTubeVIS'}
+    save_json(folders, tmp / 'data_paths.json')
+    save_json({'version': _TREE_VERSION}, tmp / 'complete.json')
+    tmp.rename(root)
+    return root
+
+def _tree_complete(root: Path) -> bool:
+    try: return json.loads((root / 'complete.json').read_text())['version'] == _TREE_VERSION
+    except (OSError, ValueError, KeyError): return False
+
+def make_bench_tree(root: str | Path | None = None) -> Path:
+    """Every dataset the four stage presets read, generated in its real layout at its real frame size (`BENCH_FRAME_SIZES`),
+    under `root` (default `runs/bench/data-tree`), built once; pass `<root>/data_paths.json` as `--data-config`."""
+    root = Path(root) if root else bench_dir() / 'data-tree'
+    if not _tree_complete(root):
+        shutil.rmtree(root.with_name(root.name + '.partial'), ignore_errors=True)
+        shutil.rmtree(root, ignore_errors=True)
+    return build_once(root, _tree_complete, _build_bench_tree)
+
+# %% ../nbs/95b_bench_data.ipynb #b6f27fc6
+LOADERS = ('lr', 'hr', 'image', 'video')  # matting low- and high-resolution, segmentation images and clips
+IMPLS = ('rvm', 'float', 'opencv')        # RVM's code, the float path replaced, the OpenCV path training uses
+
+def loader_shape(stage: int, loader: str) -> tuple[int, int]:
+    "(size, T) of `loader`'s samples in stage `stage`'s preset (segmentation: the low resolution; images: T = 1)."
+    cfg = stage_config(stage)
+    if loader == 'hr': return cfg.resolution_hr, cfg.seq_length_hr
+    return cfg.resolution_lr, 1 if loader == 'image' else cfg.seq_length_lr
+
+def samples_per_iteration(stage: int, loader: str) -> float:
+    """How many samples of `loader` one training iteration of stage `stage` takes, on average: B clips per matting pass, and
+    the segmentation step alternating a YouTubeVIS batch (B clips) and B·T COCO images."""
+    cfg = stage_config(stage)
+    B = cfg.batch_size_per_gpu
+    return {'lr': B, 'hr': B if cfg.train_hr else 0, 'video': B / 2, 'image': B * cfg.seq_length_lr / 2}[loader]
+
+def stage_loaders(stages=(1, 2, 3, 4)) -> list[tuple[int, str]]:
+    "(stage, loader) pairs the stage presets run."
+    return [(s, l) for s in stages for l in LOADERS if samples_per_iteration(s, l)]
+
+def with_backend(ds, backend: str):
+    "`ds` (or each part of a ConcatDataset) with its augmentation switched to `backend`."
+    for d in getattr(ds, 'datasets', [ds]): d.transform = dataclasses.replace(d.transform, backend=backend)
+    return ds
+
+def our_dataset(stage: int, loader: str, data_config):
+    "The training dataset of `loader` that stage `stage`'s preset builds on the datasets of `data_config`."
+    cfg = stage_config(stage, data_config=str(data_config), disable_validation=True)
+    paths = load_data_paths(data_config)
+    return matting_datasets(cfg, paths)[loader] if loader in ('lr', 'hr') else segmentation_datasets(cfg, paths)[loader]
+
+# %% ../nbs/95b_bench_data.ipynb #1a98729f
+def _reference_module(root, name: str):
+    root = str(Path(root).resolve())
+    if not (Path(root) / 'dataset' / f'{name}.py').is_file():
+        raise FileNotFoundError(f'--reference {root}: not a RobustVideoMatting checkout (no dataset/{name}.py)')
+    if root not in sys.path: sys.path.insert(0, root)
+    try: return importlib.import_module(f'dataset.{name}')
+    except ModuleNotFoundError as e:
+        raise ModuleNotFoundError(f'--reference: RVM\'s dataset code needs {e.name!r} (pip install easing-functions)') from e
+
+def reference_dataset(root, stage: int, loader: str, data_config):
+    "RVM's own dataset and augmentation for `loader` of stage `stage`, on the same files, from RVM's code under `root`."
+    cfg, paths = stage_config(stage), load_data_paths(data_config)
+    size, T = loader_shape(stage, loader)
+    sampler = _reference_module(root, 'augmentation').TrainFrameSampler()
+    bg = (str(paths.background_images / 'train'), str(paths.background_videos / 'train'))
+    if loader in ('lr', 'hr') and cfg.dataset == 'imagematte':
+        m = _reference_module(root, 'imagematte')
+        return m.ImageMatteDataset(str(paths.imagematte / 'train'), *bg, size, T, sampler, m.ImageMatteAugmentation(size))
+    if loader in ('lr', 'hr'):
+        m = _reference_module(root, 'videomatte')
+        vm = paths.videomatte_hd if cfg.train_hr else paths.videomatte_sd
+        return m.VideoMatteDataset(str(vm / 'train'), *bg, size, T, sampler, m.VideoMatteTrainAugmentation(size))
+    if loader == 'image':
+        m, c = _reference_module(root, 'coco'), paths.coco_panoptic
+        return m.CocoPanopticDataset(str(c / 'train2017'), str(c / 'panoptic_train2017'), str(c / 'annotations/panoptic_train2017.json'),
+                                     m.CocoPanopticTrainAugmentation(size))
+    m, y = _reference_module(root, 'youtubevis'), paths.youtubevis
+    return m.YouTubeVISDataset(str(y / 'train/JPEGImages'), str(y / 'train/instances.json'), size, T, sampler, m.YouTubeVISAugmentation(size))
+
+# %% ../nbs/95b_bench_data.ipynb #38971601
+def _status_mib(field: str) -> float:
+    with open('/proc/self/status') as f: return int(next(l for l in f if l.startswith(field + ':')).split()[1]) / 1024
+
+def _sample_fn(ds, impl: str):
+    if impl != 'rvm': return lambda i: ds[i % len(ds)]
+    def rvm_sample(i):  # RVM draws from the global generators: seed them per sample, as a worker's would differ per sample
+        random.seed(i)
+        torch.manual_seed(i)
+        return ds[i % len(ds)]
+    return rvm_sample
+
+def measure_loader(stage: int, loader: str, impl: str, data_config, reference=None, samples: int = 8) -> dict:
+    """Mean ms per sample (what sets a worker's rate: rare costly draws, a blur at 2048 px, count) and peak resident MiB of
+    `loader` (stage `stage`) on `impl`, in this process with one thread, as a DataLoader worker runs; after one warm-up
+    sample, over `samples` samples spread over the dataset."""
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+    if impl == 'rvm': ds = reference_dataset(reference, stage, loader, data_config)
+    else: ds = with_backend(our_dataset(stage, loader, data_config), 'torch' if impl == 'float' else 'opencv')
+    get = _sample_fn(ds, impl)
+    get(len(ds) - 1)
     t0 = time.perf_counter()
-    for _ in range(batches): next(dl)
-    return batches / (time.perf_counter() - t0)
+    for i in range(samples): get(i * 7919)
+    return {'ms': (time.perf_counter() - t0) / samples * 1e3, 'peak_rss_MiB': _status_mib('VmHWM')}
 
-def augmentation_ms(ds, clips: int = 5) -> float:
-    "Median milliseconds of the dataset's augmentation per clip, on frames already loaded."
-    transform, ds.transform = ds.transform, None
-    try:
-        raw = [ds[i] for i in range(clips)]
-        times = []
-        for i, (f, p, b) in enumerate(raw):
-            t0 = time.perf_counter()
-            transform(f, p, b, ds.rng(i))
-            times.append(time.perf_counter() - t0)
-    finally: ds.transform = transform
-    return statistics.median(times) * 1e3
+def _measure_in_process(args) -> dict: return measure_loader(*args)
 
-def bench_data(paths, workers=(0, 1, 2), batches: int = 8) -> list:
-    "One row per (loader, workers): clips/s and frames/s; plus the augmentation's cost per clip."
+def measure_loaders(cases: list, data_config, reference=None, samples: int = 8, rounds: int = 2, progress: bool = True) -> dict:
+    """(stage, loader, impl) -> {'ms', 'peak_rss_MiB'} for each case: each run in a fresh spawned process (its own peak
+    memory), the impls of a loader one after the other, `rounds` times; the median ms and the largest peak."""
+    runs = [c for _ in range(rounds) for c in cases]
+    out = {}
+    with mp.get_context('spawn').Pool(1, maxtasksperchild=1) as pool:
+        args = [(*c, str(data_config), reference, samples) for c in runs]
+        for c, r in tqdm(zip(runs, pool.imap(_measure_in_process, args)), total=len(runs), desc='loader cases', disable=not progress):
+            out.setdefault(c, []).append(r)
+    return {c: {'ms': statistics.median(r['ms'] for r in rs), 'peak_rss_MiB': max(r['peak_rss_MiB'] for r in rs)} for c, rs in out.items()}
+
+# %% ../nbs/95b_bench_data.ipynb #ae9d34f1
+def step_ms_per_pixel(variant: str = 'unireplknet', size: int = 128, T: int = 2, iters: int = 3) -> float:
+    """Milliseconds per frame pixel of one training step of `variant` (forward, RVM's matting loss, backward, Adam) on a
+    (1,T,3,size,size) clip, with this process's threads."""
+    torch.manual_seed(0)
+    net = MattingNetwork(variant).train()
+    opt = torch.optim.Adam(net.parameters(), 1e-4)
+    fgr, pha, bgr = torch.rand(1, T, 3, size, size), torch.rand(1, T, 1, size, size), torch.rand(1, T, 3, size, size)
+    def step():
+        pred_fgr, pred_pha = net(fgr * pha + bgr * (1 - pha))[:2]
+        matting_loss(pred_fgr, pred_pha, fgr, pha)['total'].backward()
+        opt.step()
+        opt.zero_grad()
+    step()
+    t0 = time.perf_counter()
+    for _ in range(iters): step()
+    return (time.perf_counter() - t0) / iters * 1e3 / (T * size * size)
+
+def iteration_pixels(stage: int) -> float:
+    """Frame pixels the network takes in one iteration of stage `stage`'s preset: the low-resolution pass, the segmentation
+    pass (the same shape), and the high-resolution pass at its downsample ratio."""
+    cfg = stage_config(stage)
+    B = cfg.batch_size_per_gpu
+    hr = B * cfg.seq_length_hr * (cfg.resolution_hr * cfg.downsample_ratio) ** 2 if cfg.train_hr else 0
+    return 2 * B * cfg.seq_length_lr * cfg.resolution_lr ** 2 + hr
+
+# %% ../nbs/95b_bench_data.ipynb #2ad7772c
+DATA_COLUMNS = ['stage', 'loader', 'size', 'T', 'impl', 'ms_per_sample', 'vs_rvm', 'peak_rss_MiB', 'samples_per_iter', 'iter_ms',
+                'workers_needed']
+
+def loader_source(stage: int, loader: str) -> str:
+    "The dataset `loader` reads in stage `stage`: the same source, size and T measure once for every stage that has them."
+    cfg = stage_config(stage)
+    if loader == 'image': return 'coco_panoptic'
+    if loader == 'video': return 'youtubevis'
+    return 'imagematte' if cfg.dataset == 'imagematte' else 'videomatte_hd' if cfg.train_hr else 'videomatte_sd'
+
+def data_rows(measured: dict, stages, iter_ms: dict) -> list:
+    """One row of `DATA_COLUMNS` per (stage, loader, impl) of `measured` ((source, size, T, impl) -> result): ms per sample,
+    its ratio to RVM's, peak memory, and the workers that keep up with an iteration of `iter_ms[stage]` ms."""
     rows = []
-    for name, ds in data_settings(paths).items():
-        aug = augmentation_ms(ds)
-        for w in workers:
-            rate = loader_rate(ds, w, batches)
-            rows.append({'loader': name, 'workers': w, 'clips_per_s': round(rate, 2), 'frames_per_s': round(rate * ds.T, 1),
-                         'ms_per_clip': round(1e3 / rate, 1), 'augment_ms_per_clip': round(aug, 1)})
+    for stage, loader in stage_loaders(stages):
+        size, T = loader_shape(stage, loader)
+        key = (loader_source(stage, loader), size, T)
+        rvm = measured.get((*key, 'rvm'))
+        for impl in IMPLS:
+            if (r := measured.get((*key, impl))) is None: continue
+            need = samples_per_iteration(stage, loader)
+            rows.append({'stage': stage, 'loader': f'{loader} ({key[0]})', 'size': size, 'T': T, 'impl': impl, 'ms_per_sample': round(r['ms']),
+                         'vs_rvm': round(r['ms'] / rvm['ms'], 2) if rvm else '', 'peak_rss_MiB': round(r['peak_rss_MiB']),
+                         'samples_per_iter': need, 'iter_ms': round(iter_ms[stage]), 'workers_needed': math.ceil(need * r['ms'] / iter_ms[stage])})
     return rows
+
+def bench_data(data_config, stages=(1, 2, 3, 4), reference=None, step_ms: float | None = None, samples: int = 8, rounds: int = 2,
+               progress: bool = True) -> tuple[list, dict]:
+    """Rows of `DATA_COLUMNS` for `stages` on the datasets of `data_config`, and the iteration times used: `step_ms` for every
+    stage, else this machine's step (`step_ms_per_pixel` x `iteration_pixels`)."""
+    impls = IMPLS if reference else IMPLS[1:]
+    first = {}
+    for stage, loader in stage_loaders(stages):
+        first.setdefault((loader_source(stage, loader), *loader_shape(stage, loader)), (stage, loader))
+    cases = [(*sl, impl) for sl in first.values() for impl in impls]
+    by_case = measure_loaders(cases, data_config, reference, samples, rounds, progress)
+    measured = {(*key, impl): by_case[(*sl, impl)] for key, sl in first.items() for impl in impls}
+    per_px = None if step_ms else step_ms_per_pixel()
+    iter_ms = {s: step_ms or per_px * iteration_pixels(s) for s in stages}
+    return data_rows(measured, stages, iter_ms), iter_ms
 
 # %% ../nbs/95b_bench_data.ipynb #02374401
-def run_data_benchmark(out_dir: str | Path | None = None, batches: int = 8, data_config=None) -> list:
-    "The data benchmark on the configured datasets (default: the built-in sample set); writes `data.csv`."
-    paths = load_data_paths(data_config) if data_config else sample_data_paths()
-    rows = bench_data(paths, batches=batches)
-    report(rows, out_dir, 'data')
+def run_data_benchmark(out_dir: str | Path | None = None, data_config=None, stages=(1, 2, 3, 4), reference=None, step_ms=None,
+                       samples: int = 8, rounds: int = 2) -> list:
+    "The data benchmark (default: on `make_bench_tree`); prints the table and writes `data.csv` and `data_env.json`."
+    data_config = Path(data_config) if data_config else make_bench_tree() / 'data_paths.json'
+    rows, iter_ms = bench_data(data_config, stages, reference, step_ms, samples, rounds)
+    how = f'--step-ms {step_ms}' if step_ms else 'estimated: this machine\'s measured step per pixel x the stage\'s pixels per iteration'
+    out = report(rows, out_dir, 'data', DATA_COLUMNS, note=f'iteration ms: {how}; one worker = one thread').parent
+    save_json({'data_config': str(data_config), 'reference': reference, 'samples': samples, 'rounds': rounds, 'iteration_ms': iter_ms,
+               'iteration_ms_from': how, 'cpu_flags': cpu_flags()}, out / 'data_env.json')
     return rows
 
+def cpu_flags() -> str:
+    "The CPU's vector-instruction flags (avx*, amx*), for next to absolute timings."
+    try: flags = next(l for l in open('/proc/cpuinfo') if l.startswith('flags')).split(':')[1].split()
+    except (OSError, StopIteration): return ''
+    return ' '.join(sorted(f for f in flags if f.startswith(('avx', 'amx'))))
+
 # %% ../nbs/95b_bench_data.ipynb #e81c96fb
-DATA_ABOUT = "How fast the training loaders deliver clips (per worker count) and what augmentation costs per clip."
+DATA_ABOUT = ("Every stage preset's loaders at full size: ms per sample per worker, peak memory per worker and the workers an "
+              "iteration needs; the OpenCV path, the float path it replaced and, with --reference, RVM's own code.")
 
 def data_main(argv=None):
-    "`python -m rvm_nb.bench data [--batches N] [--data-config C] [--out DIR]`."
+    "`python -m rvm_nb.bench data [--reference RVM] [--step-ms MS] [--stages S..] [--samples N] [--rounds R] [--data-config C] [--out DIR]`."
     ap = bench_parser('data', DATA_ABOUT)
-    ap.add_argument('--batches', type=int, default=8, help='batches timed per loader setting (default 8)')
-    ap.add_argument('--data-config', default=None, help='JSON of dataset roots (default: the built-in sample set)')
+    ap.add_argument('--reference', default=None, help='a RobustVideoMatting checkout: time its own loaders on the same files')
+    ap.add_argument('--step-ms', type=float, default=None, help='iteration time to keep up with, e.g. a GPU\'s (default: this machine\'s, estimated)')
+    ap.add_argument('--stages', type=int, nargs='+', default=[1, 2, 3, 4], choices=[1, 2, 3, 4], help='stage presets (default all four)')
+    ap.add_argument('--samples', type=int, default=8, help='samples timed per loader and round, their mean taken (default 8)')
+    ap.add_argument('--rounds', type=int, default=2, help='rounds over all loaders, each in fresh processes (default 2)')
+    ap.add_argument('--data-config', default=None, help='JSON of dataset roots (default: a generated full-size tree under runs/bench)')
     a = ap.parse_args(argv)
-    positive(ap, a, 'batches')
-    return run_data_benchmark(a.out, a.batches, a.data_config)
+    positive(ap, a, 'samples', 'rounds')
+    if a.step_ms is not None and a.step_ms <= 0: ap.error('--step-ms must be > 0')
+    if a.reference and not (Path(a.reference) / 'dataset' / 'videomatte.py').is_file():
+        ap.error(f'--reference {a.reference}: not a RobustVideoMatting checkout (no dataset/videomatte.py)')
+    return run_data_benchmark(a.out, a.data_config, tuple(a.stages), a.reference, a.step_ms, a.samples, a.rounds)
 
 # %% ../nbs/95b_bench_data.ipynb #6a292dae
 def make_frame_tree(root: str | Path, pairs: int = 10000, clip_frames: int = 100, size: tuple = (512, 288), seed: int = 0) -> Path:

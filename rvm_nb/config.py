@@ -165,7 +165,7 @@ class TrainConfig:
     downsample_ratio: float = 0.25               # ratio of the high-resolution pass
     train_hr: bool = False                       # add the high-resolution pass (stages 3-4)
     batch_size_per_gpu: int = 1                  # B per process
-    num_workers: int = min(8, max(1, (os.cpu_count() or 2) - 1))  # workers per DataLoader (the seed: 8; here: cores - 1, at most 8)
+    num_workers: int = min(8, max(1, (os.cpu_count() or 2) - 1))  # most workers per loader (seed: 8); plan_workers shares the cores
     # optimisation (Adam, no schedule)
     learning_rate_backbone: float = 1e-4         # Adam learning rate of the encoder
     learning_rate_aspp: float = 2e-4             # of the LR-ASPP module

@@ -21,9 +21,10 @@ from .losses import matting_loss, segmentation_loss
 from .model import MattingNetwork
 
 # %% auto #0
-__all__ = ['MARGIN_GIB', 'TRANSIENT_FACTOR', 'SMALL_PIXELS', 'MEMORY_COLUMNS', 'saved_activation_bytes', 'measure_step',
-           'activation_lines', 'process_overhead_gib', 'memory_estimate', 'available_memory_gib', 'DoesNotFit',
-           'check_memory', 'bench_memory']
+__all__ = ['MARGIN_GIB', 'TRANSIENT_FACTOR', 'SMALL_PIXELS', 'LOADERS', 'WORKER_SAMPLE_FACTOR', 'PROCESS_HOST_GIB',
+           'MEMORY_COLUMNS', 'saved_activation_bytes', 'measure_step', 'activation_lines', 'process_overhead_gib',
+           'memory_estimate', 'available_memory_gib', 'DoesNotFit', 'check_memory', 'loader_demand', 'worker_gib',
+           'plan_workers', 'workers_line', 'bench_memory']
 
 # %% ../nbs/23_memory.ipynb #e53d2acf
 def saved_activation_bytes(model: torch.nn.Module, src: torch.Tensor, ratio: float = 1.0, segmentation: bool = False) -> int:
@@ -176,6 +177,49 @@ def check_memory(cfg: TrainConfig, available: float | None = None) -> dict | Non
         + (', or '.join(tries) or 'a machine with more memory')
         + ' (--skip-memory-check starts anyway)'
     )
+
+# %% ../nbs/23_memory.ipynb #f239c916
+LOADERS = ('lr', 'hr', 'video', 'image')  # matting low- and high-resolution, segmentation clips and images
+WORKER_SAMPLE_FACTOR = 1.6  # a worker's working set in float samples (the clip, its uint8 warps, the decoded frames)
+PROCESS_HOST_GIB = 3.0      # host memory of a training process on a GPU (torch, CUDA context, pinned buffers), held back
+
+def loader_demand(cfg: TrainConfig, loader: str) -> tuple[float, int, int, int]:
+    "(samples per iteration, samples per batch, frames per sample, output side) of `loader` in `cfg`'s training."
+    B, T, S = cfg.batch_size_per_gpu, cfg.seq_length_lr, cfg.resolution_lr
+    return {'lr': (B, B, T, S), 'hr': (B, B, cfg.seq_length_hr, cfg.resolution_hr), 'video': (B / 2, B, T, S),
+            'image': (B * T / 2, B * T, 1, S)}[loader]
+
+def worker_gib(cfg: TrainConfig, loader: str, prefetch_factor: int = 2) -> float:
+    "Estimated memory of one worker of `loader`: its working set and the batches it prefetches (float32; 7 or 4 channels)."
+    _, batch, T, S = loader_demand(cfg, loader)
+    sample = T * S * S * (7 if loader in ('lr', 'hr') else 4) * 4
+    return (WORKER_SAMPLE_FACTOR + prefetch_factor * batch) * sample / 2**30
+
+def plan_workers(cfg: TrainConfig, loaders, cores: int | None = None, budget_gib: float | None = None, prefetch_factor: int = 2) -> dict:
+    """Workers per loader (`LOADERS` names): `cores - 1` shared out by frame pixels per iteration, at least 1 and at most
+    `cfg.num_workers` each, then cut while their memory (`worker_gib`) exceeds `budget_gib` (default: none)."""
+    loaders = [l for l in LOADERS if l in loaders]
+    plan = dict.fromkeys(loaders, 0)
+    if cfg.num_workers == 0 or not loaders: return plan
+    pixels = {l: (lambda n, _, T, S: n * T * S * S)(*loader_demand(cfg, l)) for l in loaders}
+    total = max(len(loaders), (cores or os.cpu_count() or 2) - 1)
+    for _ in range(total):
+        free = [l for l in loaders if plan[l] < cfg.num_workers]
+        if not free: break
+        l = max(free, key=lambda l: (plan[l] == 0, pixels[l] / (plan[l] + 1)))
+        plan[l] += 1
+    gib = {l: worker_gib(cfg, l, prefetch_factor) for l in loaders}
+    while budget_gib is not None and sum(plan[l] * gib[l] for l in loaders) > budget_gib and any(plan.values()):
+        l = max((l for l in loaders if plan[l]), key=lambda l: plan[l] * gib[l])
+        plan[l] -= 1
+    return plan
+
+def workers_line(cfg: TrainConfig, plan: dict, budget_gib: float | None = None) -> str:
+    "The plan as one line: workers per loader and their estimated memory."
+    gib = sum(n * worker_gib(cfg, l) for l, n in plan.items())
+    parts = ', '.join(f'{l} {n}' for l, n in plan.items())
+    size = f'{gib:.1f} GiB' if gib >= 0.1 else f'{gib * 1024:.0f} MiB'
+    return f'data workers: {parts} (~{size}' + (f' of {budget_gib:.1f} GiB for them)' if budget_gib is not None else ')')
 
 # %% ../nbs/23_memory.ipynb #5639bf69
 MEMORY_COLUMNS = ['variant', 'stage', 'checkpointing', 'size_lr', 'T_lr', 'size_hr', 'T_hr', 'state', 'lr_pass', 'hr_pass', 'seg_pass',

@@ -228,10 +228,10 @@ def _composites(stamps, bgs, rng, n: int, size=(288, 384)):
         img = composite(f2, a2, composite(f1, a1, bg))
         yield img, a1 > 127, (a2 > 127) & ~(a1 > 127)
 
-def write_coco_panoptic(dest: Path, stamps, bgs, rng, n: int = 30) -> dict:
-    "COCO panoptic layout: `train2017/*.jpg`, `panoptic_train2017/*.png`, `annotations/panoptic_train2017.json`."
+def write_coco_panoptic(dest: Path, stamps, bgs, rng, n: int = 30, size=(288, 384)) -> dict:
+    "COCO panoptic layout: `train2017/*.jpg`, `panoptic_train2017/*.png`, `annotations/panoptic_train2017.json`; (h, w) `size`."
     anns, images = [], []
-    for i, (img, person, other) in enumerate(_composites(stamps, bgs, rng, n)):
+    for i, (img, person, other) in enumerate(_composites(stamps, bgs, rng, n, size)):
         stem = f'{i + 1:012d}'
         ids = np.zeros(person.shape, np.int64)
         ids[person], ids[other], ids[~(person | other)] = 1000 + i, 2000 + i, 3000 + i

@@ -15,12 +15,13 @@ import threading
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import ConcatDataset, DataLoader, Sampler, Subset
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, Sampler, Subset
 from tqdm import tqdm as _tqdm_lock_holder
 from tqdm.auto import tqdm
 
@@ -35,18 +36,18 @@ from .data import (CocoPanopticDataset, DataPaths, ImageMatteDataset, Supervisel
                          VideoMatteDataset, YouTubeVISDataset, load_data_paths, sample_data_paths)
 from .losses import matting_loss, segmentation_loss
 from .human_samples import human_data_paths
-from .memory import available_memory_gib, check_memory
+from .memory import PROCESS_HOST_GIB, available_memory_gib, check_memory, plan_workers, workers_line
 from .model import MattingNetwork
 from .runs import (claim_run_folders, note_run_status, note_saved_epoch, saved_step, with_run_folders,
                          write_checkpoint_info)
 
 # %% auto #0
-__all__ = ['random_crop', 'EpochSampler', 'ignore_sigint', 'Stream', 'data_paths', 'matting_datasets', 'segmentation_datasets',
-           'segmentation_notice', 'start_notices', 'train_dtype', 'TrainingInterrupted', 'Stepping', 'Validating',
-           'Logging', 'Checkpointing', 'Trainer', 'trim_log', 'process_world', 'rank_device', 'resume_file',
-           'with_start_checkpoint', 'check_memory_fits', 'announce_start', 'make_trainer', 'write_run_files',
-           'resume_trainer', 'run_training', 'fit_and_record', 'train_worker', 'last_train_record', 'preflight',
-           'train', 'main', 'overfit_one_clip']
+__all__ = ['random_crop', 'EpochSampler', 'EpochBatches', 'EpochIndexed', 'init_worker', 'Stream', 'data_paths',
+           'matting_datasets', 'segmentation_datasets', 'segmentation_notice', 'start_notices', 'train_dtype',
+           'TrainingInterrupted', 'Stepping', 'Validating', 'Logging', 'Checkpointing', 'Trainer', 'trim_log',
+           'process_world', 'rank_device', 'resume_file', 'with_start_checkpoint', 'check_memory_fits',
+           'worker_budget_gib', 'announce_start', 'make_trainer', 'write_run_files', 'resume_trainer', 'run_training',
+           'fit_and_record', 'train_worker', 'last_train_record', 'preflight', 'train', 'main', 'overfit_one_clip']
 
 # %% ../nbs/21_train.ipynb #755aebd4
 def random_crop(*clips: torch.Tensor, generator: torch.Generator) -> list:
@@ -73,47 +74,87 @@ class EpochSampler(Sampler):
     def __iter__(self): return iter(self.indices)
     def __len__(self): return len(self.indices)
 
-def ignore_sigint(worker_id: int = 0):
-    """DataLoader worker start-up: leave Ctrl-C to the main process, which finishes its step and saves (a worker killed
-    by it would fail the step)."""
+class EpochBatches(Sampler):
+    """Batches of `(epoch, index)` pairs: epoch `epoch`'s `EpochSampler` order in batches from batch `position`, then the
+    next epoch's, without end (`drop_last`: an epoch's incomplete last batch is left out; else it is short)."""
+    def __init__(self, n: int, batch_size: int, seed: int, epoch: int = 0, position: int = 0, shuffle: bool = True, rank: int = 0,
+                 world_size: int = 1, drop_last: bool = True):
+        self.n, self.B, self.seed, self.epoch, self.position = n, batch_size, seed, epoch, position
+        self.shuffle, self.rank, self.world_size, self.drop_last = shuffle, rank, world_size, drop_last
+
+    def epoch_batches(self, epoch: int) -> list[list[tuple[int, int]]]:
+        idx = EpochSampler(self.n, self.seed, epoch, 0, self.shuffle, self.rank, self.world_size).indices
+        batches = [[(epoch, i) for i in idx[k:k + self.B]] for k in range(0, len(idx), self.B)]
+        return [b for b in batches if len(b) == self.B] if self.drop_last else batches
+
+    def __iter__(self):
+        epoch, start = self.epoch, self.position
+        while True:
+            batches = self.epoch_batches(epoch)
+            if not batches: raise ValueError(f'{self.n} samples make no batch of {self.B} on {self.world_size} rank(s)')
+            yield from batches[start:]
+            epoch, start = epoch + 1, 0
+
+class EpochIndexed(Dataset):
+    "`dataset` indexed by `(epoch, index)`: sample `index` as drawn in `epoch` (its `set_epoch`, and its parts')."
+    def __init__(self, dataset): self.dataset = dataset
+    def __len__(self): return len(self.dataset)
+    def __getitem__(self, key):
+        epoch, index = key
+        for d in (self.dataset, *getattr(self.dataset, 'datasets', ())):
+            if hasattr(d, 'set_epoch'): d.set_epoch(epoch)
+        return self.dataset[index]
+
+def init_worker(worker_id: int = 0):
+    """DataLoader worker start-up: one OpenCV thread (as torch gives a worker one), and Ctrl-C left to the main process,
+    which finishes its step and saves (a worker killed by it would fail the step)."""
+    cv2.setNumThreads(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 class Stream:
-    "Batches of `dataset` epoch after epoch, with a resumable position (`state()`, `start_epoch()`)."
+    "Batches of `dataset` epoch after epoch from one DataLoader, with a resumable position (`state()`, `start_epoch()`)."
     def __init__(self, dataset, batch_size: int, seed: int, num_workers: int = 0, shuffle: bool = True, rank: int = 0,
-                 world_size: int = 1, epoch: int = 0, position: int = 0, drop_last: bool = True, pin_memory: bool = False):
+                 world_size: int = 1, epoch: int = 0, position: int = 0, drop_last: bool = True, pin_memory: bool = False,
+                 prefetch_factor: int = 2):
         self.dataset, self.batch_size, self.seed, self.num_workers = dataset, batch_size, seed, num_workers
         self.shuffle, self.rank, self.world_size, self.drop_last, self.pin_memory = shuffle, rank, world_size, drop_last, pin_memory
-        self.epoch, self.position, self._it = epoch, position, None
+        self.prefetch_factor, self.epoch, self.position, self._it = prefetch_factor, epoch, position, None
+        share = len(dataset) // world_size  # EpochSampler's share of a rank
+        self._batches = share // batch_size if drop_last else math.ceil(share / batch_size)
 
-    def batches_per_epoch(self) -> int:
-        n = len(EpochSampler(len(self.dataset), self.seed, rank=self.rank, world_size=self.world_size))
-        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+    def batches_per_epoch(self) -> int: return self._batches
 
     def _open(self):
-        if hasattr(self.dataset, 'set_epoch'): self.dataset.set_epoch(self.epoch)
-        for d in getattr(self.dataset, 'datasets', []): d.set_epoch(self.epoch)
-        sampler = EpochSampler(len(self.dataset), self.seed, self.epoch, self.position * self.batch_size, self.shuffle, self.rank,
-                               self.world_size)
-        init = ignore_sigint if self.num_workers else None
-        self._it = iter(DataLoader(self.dataset, self.batch_size, sampler=sampler, num_workers=self.num_workers,
-                                   drop_last=self.drop_last, pin_memory=self.pin_memory, worker_init_fn=init))
+        sampler = EpochBatches(len(self.dataset), self.batch_size, self.seed, self.epoch, self.position, self.shuffle, self.rank,
+                               self.world_size, self.drop_last)
+        workers = dict(worker_init_fn=init_worker, prefetch_factor=self.prefetch_factor) if self.num_workers else {}
+        self._it = iter(DataLoader(EpochIndexed(self.dataset), batch_sampler=sampler, num_workers=self.num_workers,
+                                   pin_memory=self.pin_memory, **workers))
+
+    def _at(self) -> tuple[int, int]:
+        "(epoch, position) of the next batch the loader yields."
+        return (self.epoch + 1, 0) if self.position >= self._batches else (self.epoch, self.position)
 
     def next(self, wrap: bool = True):
         "The next batch; at the end of an epoch either start the next one (`wrap`) or raise StopIteration."
+        if self.position >= self._batches:
+            if not wrap: raise StopIteration
+            self.epoch, self.position = self._at()
         if self._it is None: self._open()
-        try: batch = next(self._it)
-        except StopIteration:
-            if not wrap: raise
-            self.epoch, self.position = self.epoch + 1, 0
-            self._open()
-            batch = next(self._it)
+        batch = next(self._it)
         self.position += 1
         return batch
 
     def state(self) -> dict: return {'epoch': self.epoch, 'position': self.position}
+
     def start_epoch(self, epoch: int, position: int = 0):
-        self.epoch, self.position, self._it = epoch, position, None
+        "Continue at batch `position` of `epoch`: with the running workers when that is where they are, else with new ones."
+        if (epoch, position) != self._at(): self.close()
+        self.epoch, self.position = epoch, position
+
+    def close(self):
+        "Stop the workers (the next batch starts new ones)."
+        self._it = None
 
 # %% ../nbs/21_train.ipynb #fbec4592
 def data_paths(cfg: TrainConfig, env: dict | None = None) -> DataPaths:
@@ -247,7 +288,8 @@ class Stepping:
             tag = 'seg_image'
             img, seg = img.unsqueeze(1), seg.unsqueeze(1)
         g = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + self.step * 2 + 7)
-        img, seg = random_crop(img.to(self.device, self.dtype), seg.to(self.device, self.dtype), generator=g)
+        img, seg = random_crop(img.to(self.device, self.dtype, non_blocking=True), seg.to(self.device, self.dtype, non_blocking=True),
+                               generator=g)
         with torch.autocast(self.device.type, enabled=self.amp):
             pred_seg = self.net(img, segmentation_pass=True)[0]
             loss = segmentation_loss(pred_seg.to(self.dtype), seg)
@@ -292,9 +334,10 @@ class Validating:
         self.model.eval()
         total, n = 0., 0
         shard = Subset(self.valid, range(self.rank, len(self.valid), self.world))
-        for fgr, pha, bgr in DataLoader(shard, self.cfg.batch_size_per_gpu, num_workers=self.cfg.num_workers,
-                                        worker_init_fn=ignore_sigint if self.cfg.num_workers else None):
-            fgr, pha, bgr = (x.to(self.device, self.dtype) for x in (fgr, pha, bgr))
+        workers = self.workers.get('hr' if self.hr is not None else 'lr', 0)  # those streams' workers wait meanwhile
+        for fgr, pha, bgr in DataLoader(shard, self.cfg.batch_size_per_gpu, num_workers=workers, worker_init_fn=init_worker if workers else None,
+                                        pin_memory=self.device.type == 'cuda'):
+            fgr, pha, bgr = (x.to(self.device, self.dtype, non_blocking=True) for x in (fgr, pha, bgr))
             with torch.autocast(self.device.type, enabled=self.amp):
                 pred_fgr, pred_pha = self.model(fgr * pha + bgr * (1 - pha))[:2]
             total += matting_loss(pred_fgr.to(self.dtype), pred_pha.to(self.dtype), fgr, pha)['total'].item() * len(fgr)
@@ -376,19 +419,21 @@ class Checkpointing:
 class Trainer(Stepping, Validating, Logging, Checkpointing):
     "RVM's training loop (single process, or one rank of a DDP run)."
     def __init__(self, cfg: TrainConfig, model, optimizer, matting: dict, segmentation: dict | None, device: torch.device,
-                 rank: int = 0, world_size: int = 1, ddp_model=None):
+                 rank: int = 0, world_size: int = 1, ddp_model=None, workers: dict | None = None):
         self.cfg, self.model, self.opt, self.device, self.rank, self.world = cfg, model, optimizer, device, rank, world_size
         self.net = ddp_model or model  # what the steps call (the DDP wrapper under DDP)
         self.dtype = train_dtype(cfg)
         self.amp = device.type == 'cuda' and not cfg.disable_mixed_precision and self.dtype == torch.float32
         self.scaler = torch.amp.GradScaler('cuda', enabled=self.amp)
-        B, T, kw = (cfg.batch_size_per_gpu, cfg.seq_length_lr,
-                    dict(seed=cfg.seed, num_workers=cfg.num_workers, rank=rank, world_size=world_size, pin_memory=device.type == 'cuda'))
-        self.lr = Stream(matting['lr'], B, epoch=cfg.epoch_start, **kw)
-        self.hr = Stream(matting['hr'], B, **{**kw, 'seed': cfg.seed + 1}) if 'hr' in matting else None
         seg = segmentation or {}  # without segmentation data the loop trains matting only
-        self.seg_video = Stream(seg['video'], B, **{**kw, 'seed': cfg.seed + 2}) if 'video' in seg else None
-        self.seg_image = Stream(seg['image'], B * T, **{**kw, 'seed': cfg.seed + 3}) if 'image' in seg else None
+        self.workers = workers if workers is not None else plan_workers(cfg, [*matting, *seg], (os.cpu_count() or 2) // world_size,
+                                                                        worker_budget_gib(cfg, device, world_size))
+        B, T, kw = cfg.batch_size_per_gpu, cfg.seq_length_lr, dict(seed=cfg.seed, rank=rank, world_size=world_size, pin_memory=device.type == 'cuda')
+        n = lambda loader: {'num_workers': self.workers.get(loader, 0)}
+        self.lr = Stream(matting['lr'], B, epoch=cfg.epoch_start, **kw, **n('lr'))
+        self.hr = Stream(matting['hr'], B, **{**kw, 'seed': cfg.seed + 1}, **n('hr')) if 'hr' in matting else None
+        self.seg_video = Stream(seg['video'], B, **{**kw, 'seed': cfg.seed + 2}, **n('video')) if 'video' in seg else None
+        self.seg_image = Stream(seg['image'], B * T, **{**kw, 'seed': cfg.seed + 3}, **n('image')) if 'image' in seg else None
         self.valid = matting.get('valid')
         # RVM counts steps as epoch * batches per epoch: a stage starting at epoch 15 starts at step 15 * len(loader), so the
         # stages' curves follow each other in TensorBoard instead of overlapping at 0 (run_training also continues from
@@ -508,21 +553,30 @@ def with_start_checkpoint(cfg: TrainConfig) -> tuple:
     if start is not None and how and not how.startswith("RVM's"): cfg = merge_config(cfg, checkpoint=str(start))
     return cfg, start, how
 
-def check_memory_fits(cfg: TrainConfig, device: torch.device, world: int):
-    "The memory pre-flight: will one step fit? Measured on small inputs (`rvm_nb.memory`); too big raises `DoesNotFit`."
+def check_memory_fits(cfg: TrainConfig, device: torch.device, world: int) -> dict | None:
+    """The memory pre-flight: will one step fit? Measured on small inputs (`rvm_nb.memory`); too big raises `DoesNotFit`.
+    The estimate (None for tiny runs)."""
     have = available_memory_gib(cfg.device) / (world if device.type == 'cpu' else 1)  # CPU ranks share the memory
     if est := check_memory(cfg, have):
         print(f'memory estimate: ~{est["peak"]:.1f} GiB at the peak of a step (of {have:.1f} GiB available)', flush=True)
+    return est
 
-def announce_start(cfg: TrainConfig, data_summary: str, segmentation: dict, resumed: bool, how: str):
-    "Print what a run starts with: the data check, segmentation left out, the start weights, where its files go."
+def worker_budget_gib(cfg: TrainConfig, device: torch.device, world: int, estimate: dict | None = None) -> float:
+    """Host memory the data workers of one rank may take: its share of what is free, less the training process (on the
+    CPU its `estimate`, if any; beside a GPU `PROCESS_HOST_GIB`)."""
+    held = estimate['peak'] if device.type == 'cpu' and estimate else PROCESS_HOST_GIB
+    return max(0., available_memory_gib('cpu') / world - held)
+
+def announce_start(cfg: TrainConfig, data_summary: str, segmentation: dict, resumed: bool, how: str, workers: str = ''):
+    "Print what a run starts with: the data check, segmentation left out, the data workers, the start weights, where its files go."
     notice = segmentation_notice(segmentation)
     where = f'checkpoints -> {cfg.checkpoint_dir}; metrics.jsonl, config.json and TensorBoard events -> {cfg.log_dir}'
-    for line in [data_summary, *([notice] if notice else []), *([] if resumed else start_notices(cfg, how)), where]:
+    for line in [data_summary, *([notice] if notice else []), *([workers] if workers else []), *([] if resumed else start_notices(cfg, how)),
+                 where]:
         print(line, flush=True)
 
 def make_trainer(cfg: TrainConfig, device: torch.device, matting: dict | None = None, segmentation: dict | None = None,
-                 rank: int = 0, world_size: int = 1) -> Trainer:
+                 rank: int = 0, world_size: int = 1, workers: dict | None = None) -> Trainer:
     """The `Trainer` of `cfg` on `device`: `build_model` (start weights loaded), `build_optimizer`, the datasets (read
     from `cfg`'s data unless given); with `world_size` > 1 RVM's DDP: synchronised batch norm, unused heads allowed,
     each rank keeping its own buffers."""
@@ -535,7 +589,7 @@ def make_trainer(cfg: TrainConfig, device: torch.device, matting: dict | None = 
         ddp = DistributedDataParallel(model, device_ids=[device.index] if device.type == 'cuda' else None,
                                       find_unused_parameters=True, forward_sync_buffers=False)
     return Trainer(cfg, model, build_optimizer(model, cfg), matting, segmentation, device, rank=rank, world_size=world_size,
-                   ddp_model=ddp)
+                   ddp_model=ddp, workers=workers)
 
 def write_run_files(cfg: TrainConfig, start, resumed: bool):
     "`checkpoint.json` beside the weights (variant, stage, epochs, config), `config.json` and `environment.json` in the logs."
@@ -563,11 +617,13 @@ def run_training(cfg: TrainConfig, rank: int = 0, local_rank: int = 0) -> dict:
     cfg, start, how = with_start_checkpoint(cfg)
     paths = data_paths(cfg)  # a missing data configuration first: it costs nothing to find
     matting, segmentation = matting_datasets(cfg, paths), segmentation_datasets(cfg, paths)  # and a missing folder of it
-    if rank == 0 and not cfg.skip_memory_check: check_memory_fits(cfg, device, world)  # before any data is read
+    est = check_memory_fits(cfg, device, world) if rank == 0 and not cfg.skip_memory_check else None  # before any data is read
+    budget = worker_budget_gib(cfg, device, world, est)
+    workers = plan_workers(cfg, [*matting, *segmentation], (os.cpu_count() or 2) // world, budget)
     check = check_datasets({**matting, **segmentation}, skip_bad=cfg.skip_bad_frames, report=Path(cfg.log_dir) / 'data_problems.txt',
                            progress=rank == 0 and not cfg.disable_progress_bar)  # every frame, before the first step
-    if rank == 0: announce_start(cfg, check.summary(), segmentation, resume is not None, how)
-    trainer = make_trainer(cfg, device, matting, segmentation, rank, world)
+    if rank == 0: announce_start(cfg, check.summary(), segmentation, resume is not None, how, workers_line(cfg, workers, budget))
+    trainer = make_trainer(cfg, device, matting, segmentation, rank, world, workers)
     if start is not None:  # continue the step count of the run the checkpoint came from (stage 4's ImageMatte epochs are shorter)
         trainer.first_step = trainer.step = max(trainer.first_step, saved_step(start))
     Path(cfg.log_dir).mkdir(parents=True, exist_ok=True)
