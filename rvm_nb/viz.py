@@ -221,7 +221,7 @@ def compare_evaluations(true_dir: str | Path, pred_dirs: dict, out_dir: str | Pa
     return rows, fig
 
 
-# %% ../nbs/40_viz.ipynb #e2a12910
+# %% ../nbs/40_viz.ipynb #5628b9c5
 def plot_pseudolabels(root: str | Path, clips: int = 3, title: str = ''):
     """A pseudo-labelled dataset (`python -m rvm_nb.pseudolabel`) at a glance: frames kept and dropped (by reason) per source,
     then the middle frame of `clips` training clips as source, teacher's alpha, and foreground over a checkerboard."""
@@ -238,14 +238,16 @@ def plot_pseudolabels(root: str | Path, clips: int = 3, title: str = ''):
         n = np.array([r['kept'] if key == 'kept' else r['short_runs'] if key == 'short runs' else r['dropped'][key] for r in reports])
         ax.barh([r['source'] for r in reports], n, left=left, color=colour, label=key)
         left += n
-    ax.set_xlabel('frames'); ax.legend(ncol=5, fontsize=8, loc='lower right'); ax.invert_yaxis()
-    ax.set_title(title or f"{root.name}: labels by {reports[0].get('teacher', 'a teacher')}", fontsize=10)
+    ax.set_xlabel('frames'); ax.invert_yaxis()
+    ax.legend(ncol=5, fontsize=8, loc='lower center', bbox_to_anchor=(0.5, 1.0), frameon=False)
+    fig.suptitle(title or f"{root.name}: labels by {reports[0].get('teacher', 'a teacher')}", fontsize=10)
     for i, clip in enumerate(picks):
         files = list_images(root / 'videomatte' / 'train' / 'fgr' / clip)
         t = len(files) // 2
         fgr, pha = read_image(files[t]), read_image(root / 'videomatte' / 'train' / 'pha' / clip / files[t].name, 'L')
         a = pha[..., None] / 255.
-        check = ((np.indices(pha.shape).sum(0) // 16) % 2 * 80 + 100)[..., None]
+        y, x = np.indices(pha.shape) // 16
+        check = ((y + x) % 2 * 80 + 100)[..., None]
         for j, (img, name) in enumerate(((fgr, 'foreground (teacher)'), (pha, "teacher's alpha"),
                                           ((fgr * a + check * (1 - a)).astype(np.uint8), 'over a checkerboard'))):
             axi = fig.add_subplot(grid[1 + i, j])
