@@ -210,13 +210,14 @@ def new_report(name: str, kind: str) -> dict:
     return {'source': name, 'kind': kind, 'frames': 0, 'kept': 0, 'dropped': dict.fromkeys(REASONS, 0), 'short_runs': 0}
 
 def label_video(teacher, path: str | Path, root: str | Path, spec: LabelSpec = LabelSpec(), ranges=None, ratio: float | None = None,
-                valid: float = 0.1, eval: float = 0., stem: str | None = None, progress: bool = True) -> dict:
-    """Label video `path` into `root` (`ClipWriter`'s layout), streaming: frames are decoded ahead in a thread, labelled by
+                valid: float = 0.1, eval: float = 0., stem: str | None = None, max_frames: int | None = None,
+                progress: bool = True) -> dict:
+    """Label video `path` (its first `max_frames` frames, if given) into `root` (`ClipWriter`'s layout), streaming: frames are decoded ahead in a thread, labelled by
     `teacher` with its state carried from the first frame, judged by `spec.filter` and written in another thread. `ranges`
     ([(split, first, count)]) default to `split_ranges`; `ratio` to RVM's automatic one. Returns the video's report."""
     path, stem = Path(path), stem or Path(path).stem
     info = video_info(path)
-    ranges = check_ranges(path.name, ranges or split_ranges(info['frames'], valid, eval))
+    ranges = check_ranges(path.name, ranges or split_ranges(min(info['frames'], max_frames or info['frames']), valid, eval))
     last = max(a + n for _, a, n in ranges)
     split_of = [None] * last
     for s, a, n in ranges: split_of[a:a + n] = [s] * n
@@ -395,10 +396,12 @@ def summary_table(reports: list) -> str:
     return '\n'.join([head, *rows])
 
 def pseudolabel(sources, out: str | Path, teacher=None, spec: LabelSpec = LabelSpec(), valid: float = 0.1, eval: float = 0.,
-                base_data: DataPaths | None = None, eval_name: str = 'footage', eval_samples: int = 4, progress: bool = True) -> Path:
+                base_data: DataPaths | None = None, eval_name: str = 'footage', eval_samples: int = 4, max_frames: int | None = None,
+                progress: bool = True) -> Path:
     """Label `sources` (paths for `find_footage`, or `Footage`) into a dataset in the seed's layouts under `out`, by `teacher`
     (None: RVM's published MobileNetV3; a checkpoint, run or .onnx path; or a callable like `MattingNetwork`). Resumable: a
-    source with a report in `out/reports/` is done and skipped; an interrupted one is redone. Returns `out`."""
+    source with a report in `out/reports/` is done and skipped; an interrupted one is redone. `max_frames`: label only the
+    first frames of each video (a quick trial). Returns `out`."""
     out = Path(out)
     footage = [f if isinstance(f, Footage) else None for f in sources]
     footage = footage if all(footage) else find_footage(sources)
@@ -411,7 +414,7 @@ def pseudolabel(sources, out: str | Path, teacher=None, spec: LabelSpec = LabelS
     for f in tqdm([f for f in footage if f.name not in done], desc='sources', disable=not progress or len(footage) < 2):
         work = out / '.partial' / f.name
         if f.kind == 'video':
-            r = label_video(net, f.path, work, spec, f.ranges, f.ratio, valid, eval, stem=f.name, progress=progress)
+            r = label_video(net, f.path, work, spec, f.ranges, f.ratio, valid, eval, f.name, max_frames, progress)
         else: r = label_images(net, f.path, work, spec, valid, stem=f.name, progress=progress)
         if work.is_dir(): move_tree(work, out)
         done[f.name] = r | {'teacher': name}
@@ -443,6 +446,7 @@ def main(argv=None):
     ap.add_argument('--clip-frames', type=int, default=d.clip_frames, help=f'frames per clip (default {d.clip_frames})')
     ap.add_argument('--image-every', type=int, default=d.image_every, help=f'every n-th clip frame is also an ImageMatte pair (default {d.image_every})')
     ap.add_argument('--max-side', type=int, default=d.max_side, help=f'shrink larger frames to this long side (default {d.max_side})')
+    ap.add_argument('--max-frames', type=int, default=None, help='label only the first N frames of each video (a quick trial)')
     ap.add_argument('--no-filter', action='store_true', help='keep every frame (no confidence filter)')
     ap.add_argument('--base-data', default=None, help='a data config JSON for backgrounds and segmentation (default: the built-in sample set)')
     ap.add_argument('--quiet', action='store_true', help='no progress bars')
@@ -452,7 +456,7 @@ def main(argv=None):
     try:
         with one_line_errors(prog):
             base = load_data_paths(a.base_data) if a.base_data else None
-            out = pseudolabel(a.sources, a.out, a.teacher, spec, a.valid, a.eval, base, progress=not a.quiet)
+            out = pseudolabel(a.sources, a.out, a.teacher, spec, a.valid, a.eval, base, max_frames=a.max_frames, progress=not a.quiet)
     except KeyboardInterrupt:
         raise SystemExit(f'{prog}: interrupted; the finished sources are kept in {a.out}: run the same command again to go on') from None
     print(f'dataset: {out} (ground truth = the teacher\'s output); train on it with --data-config {out / "data_paths.json"}')
