@@ -26,10 +26,10 @@ from .io import VideoWriter, list_images, read_image, read_video_frames, video_i
 from .published import GraphMatting
 
 # %% auto #0
-__all__ = ['REASONS', 'DEFAULT_TEACHER', 'IMAGE_PASSES', 'ConfidenceFilter', 'small', 'small_alpha', 'edge_band',
-           'frame_confidence', 'drop_reason', 'load_teacher', 'run_teacher', 'LabelSpec', 'best_window', 'fit_clip',
-           'ClipWriter', 'split_ranges', 'check_ranges', 'shrink_to', 'new_report', 'label_video', 'synthetic_video',
-           'ThresholdTeacher', 'label_images', 'Footage', 'find_footage', 'report_path', 'move_tree',
+__all__ = ['REASONS', 'DEFAULT_TEACHER', 'READ_AHEAD', 'WRITE_QUEUE', 'IMAGE_PASSES', 'ConfidenceFilter', 'small', 'small_alpha',
+           'edge_band', 'frame_confidence', 'drop_reason', 'load_teacher', 'run_teacher', 'LabelSpec', 'best_window',
+           'fit_clip', 'ClipWriter', 'split_ranges', 'check_ranges', 'shrink_to', 'new_report', 'label_video',
+           'synthetic_video', 'ThresholdTeacher', 'label_images', 'Footage', 'find_footage', 'report_path', 'move_tree',
            'write_data_config', 'compose_eval', 'summary_table', 'pseudolabel', 'main']
 
 # %% ../nbs/34_pseudolabel.ipynb #e8b59f79
@@ -186,6 +186,8 @@ class ClipWriter:
         self.clips.append(c)
 
 # %% ../nbs/34_pseudolabel.ipynb #108e1696
+READ_AHEAD, WRITE_QUEUE = 4, 16  # frames decoded ahead of the teacher, images waiting for the writer: what memory holds
+
 def split_ranges(frames: int, valid: float = 0.1, eval: float = 0.) -> list[tuple]:
     "`[(split, first frame, count)]`: the first frames train, the next `valid` share validates, the last `eval` share evaluates."
     if not (0 <= valid < 1 and 0 <= eval < 1 and valid + eval < 1): raise ValueError(f'valid={valid}, eval={eval}: shares in [0, 1) whose sum is below 1')
@@ -225,8 +227,8 @@ def label_video(teacher, path: str | Path, root: str | Path, spec: LabelSpec = L
     h, w = round(info['height'] * s), round(info['width'] * s)
     ratio = ratio or auto_downsample_ratio(h, w)
     report = new_report(path.name, 'video') | {'size': [w, h], 'ratio': round(ratio, 4), 'ranges': ranges}
-    frames = Prefetch((shrink_to(f, spec.max_side) for f in read_video_frames(path, count=last)), depth=4)
-    sink = BackgroundSink(lambda fn, *a: fn(*a), depth=16)
+    frames = Prefetch((shrink_to(f, spec.max_side) for f in read_video_frames(path, count=last)), depth=READ_AHEAD)
+    sink = BackgroundSink(lambda fn, *a: fn(*a), depth=WRITE_QUEUE)
     clips = ClipWriter(root, stem, spec, sink)
     rec, prev, t0, net = [None] * 4, None, time.perf_counter(), 0.
     bar = tqdm(total=last, desc=f'labelling {path.name}', unit='frame', disable=not progress, leave=False)
@@ -289,8 +291,8 @@ def label_images(teacher, folder: str | Path, root: str | Path, spec: LabelSpec 
     files = list_images(folder)
     n_valid = round(len(files) * valid)
     report, t0, net = new_report(folder.name, 'images'), time.perf_counter(), 0.
-    images = Prefetch(shrink_to(read_image(p), spec.max_side) for p in files)
-    sink = BackgroundSink(lambda fn, *a: fn(*a), depth=16)
+    images = Prefetch((shrink_to(read_image(p), spec.max_side) for p in files), depth=READ_AHEAD)
+    sink = BackgroundSink(lambda fn, *a: fn(*a), depth=WRITE_QUEUE)
     bar = tqdm(total=len(files), desc=f'labelling {folder.name}', unit='photo', disable=not progress, leave=False)
     try:
         for i, (f, img) in enumerate(zip(files, images)):
