@@ -20,7 +20,7 @@ from .pseudolabel import synthetic_video
 __all__ = ['LABEL_ABOUT', 'LABEL_COLUMNS', 'bench_label', 'label_main']
 
 # %% ../nbs/95f_bench_label.ipynb #72fc055a
-LABEL_ABOUT = "pseudo-labelling's rate against its teacher's network alone, and its peak memory on a long generated video"
+LABEL_ABOUT = "Pseudo-labelling's rate against its teacher's network alone, and its peak memory on a long generated video"
 LABEL_COLUMNS = ['frames', 'size', 'ratio', 'network_fps', 'label_fps', 'label_vs_network', 'peak_rss_MiB', 'cpu']
 
 _NETWORK = '''
