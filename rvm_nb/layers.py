@@ -30,11 +30,11 @@ LAYERS = (  # bottom to top: a module imports only from its own layer or below, 
     ('networks', ('unireplknet', 'model')),
     ('runs, published weights', ('runs', 'published')),
     ('checkpoints', ('checkpoints',)),
-    ('evaluation sets', ('evalsets', 'human_samples')),
-    ('use', ('export', 'inference', 'evaluate', 'memory')),
+    ('evaluation sets', ('evalsets',)),
+    ('use', ('export', 'inference', 'pseudolabel', 'human_samples', 'evaluate', 'memory')),
     ('train', ('train',)),
     ('pictures, apps, docs', ('viz', 'explore', 'session', 'docs', 'layers')),
-    ('benchmarks', ('benchkit', 'bench_model', 'bench_data', 'bench_train', 'bench_eval', 'bench_gpu', 'bench')),
+    ('benchmarks', ('benchkit', 'bench_model', 'bench_data', 'bench_train', 'bench_eval', 'bench_gpu', 'bench_label', 'bench')),
 )
 
 def layer_of() -> dict:

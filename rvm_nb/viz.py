@@ -13,12 +13,13 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .io import list_images, read_image
 from .metrics import METRICS
 
 # %% auto #0
 __all__ = ['TERMS', 'read_metrics', 'series', 'plot_training_curves', 'show', 'metric_unit', 'metric_label', 'read_table',
            'metric_columns', 'plot_clip_bars', 'plot_frame_curves', 'compare_runs', 'alpha_frame', 'evaluation_rows',
-           'plot_alpha_comparison', 'write_comparison', 'compare_evaluations']
+           'plot_alpha_comparison', 'write_comparison', 'compare_evaluations', 'plot_pseudolabels']
 
 # %% ../nbs/40_viz.ipynb #d5bf7e1a
 def read_metrics(path: str | Path) -> list[dict]:
@@ -219,3 +220,38 @@ def compare_evaluations(true_dir: str | Path, pred_dirs: dict, out_dir: str | Pa
     if out_dir: write_comparison(rows, fig, out_dir, note)
     return rows, fig
 
+
+# %% ../nbs/40_viz.ipynb #5628b9c5
+def plot_pseudolabels(root: str | Path, clips: int = 3, title: str = ''):
+    """A pseudo-labelled dataset (`python -m rvm_nb.pseudolabel`) at a glance: frames kept and dropped (by reason) per source,
+    then the middle frame of `clips` training clips as source, teacher's alpha, and foreground over a checkerboard."""
+    root = Path(root)
+    reports = json.loads((root / 'manifest.json').read_text())['sources']
+    names = sorted(p.name for p in (root / 'videomatte' / 'train' / 'pha').iterdir())
+    picks = [names[round(i * (len(names) - 1) / max(clips - 1, 1))] for i in range(min(clips, len(names)))]
+    fig = plt.figure(figsize=(11, 2.2 + 2.4 * len(picks)))
+    grid = fig.add_gridspec(1 + len(picks), 3, height_ratios=[1.1] + [1.4] * len(picks))
+    ax = fig.add_subplot(grid[0, :])
+    left = np.zeros(len(reports))
+    for key, colour in (('kept', '#4c9a2a'), ('no person', '#bbbbbb'), ('unsure alpha', '#e0a030'), ('flicker', '#c0392b'),
+                        ('short runs', '#7f8c8d')):
+        n = np.array([r['kept'] if key == 'kept' else r['short_runs'] if key == 'short runs' else r['dropped'][key] for r in reports])
+        ax.barh([r['source'] for r in reports], n, left=left, color=colour, label=key)
+        left += n
+    ax.set_xlabel('frames'); ax.invert_yaxis()
+    ax.legend(ncol=5, fontsize=8, loc='lower center', bbox_to_anchor=(0.5, 1.0), frameon=False)
+    fig.suptitle(title or f"{root.name}: labels by {reports[0].get('teacher', 'a teacher')}", fontsize=10)
+    for i, clip in enumerate(picks):
+        files = list_images(root / 'videomatte' / 'train' / 'fgr' / clip)
+        t = len(files) // 2
+        fgr, pha = read_image(files[t]), read_image(root / 'videomatte' / 'train' / 'pha' / clip / files[t].name, 'L')
+        a = pha[..., None] / 255.
+        y, x = np.indices(pha.shape) // 16
+        check = ((y + x) % 2 * 80 + 100)[..., None]
+        for j, (img, name) in enumerate(((fgr, 'foreground (teacher)'), (pha, "teacher's alpha"),
+                                          ((fgr * a + check * (1 - a)).astype(np.uint8), 'over a checkerboard'))):
+            axi = fig.add_subplot(grid[1 + i, j])
+            axi.imshow(img, cmap='gray', vmin=0, vmax=255); axi.axis('off')
+            axi.set_title(f'{clip} frame {t}: {name}' if j == 0 else name, fontsize=8)
+    fig.tight_layout()
+    return fig
