@@ -16,13 +16,13 @@ SMALL = ['--max-steps', '2', '--resolution-lr', '128', '--seq-length-lr', '3', '
 
 
 def _footage(tmp_path) -> Path:
-    "A folder with the shipped carphone video and a generated 150-frame walk (labelled second: names sort)."
+    "A folder with the shipped carphone video and a generated 300-frame walk (labelled second: names sort)."
     from rvm_nb.pseudolabel import synthetic_video
     from rvm_nb.samples import ensure_sample_set
     d = tmp_path / 'footage'
     d.mkdir()
     shutil.copy(ensure_sample_set(verbose=False) / 'videos' / 'carphone_pristine.mp4', d)
-    synthetic_video(d / 'walk.mp4', 150)
+    synthetic_video(d / 'walk.mp4', 300)
     return d
 
 
@@ -47,9 +47,9 @@ def test_ctrl_c_then_the_same_command_goes_on(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     assert first.stat().st_mtime_ns == before  # carphone was not labelled again
     walk = json.loads((out / 'reports' / 'walk.json').read_text())
-    assert (walk['frames'], walk['ranges']) == (150, [['train', 0, 135], ['valid', 135, 15]])
+    assert (walk['frames'], walk['ranges']) == (300, [['train', 0, 270], ['valid', 270, 30]])
     # RVM's model does not see a person in the generated figure: most of its frames are dropped, each one counted once
-    assert walk['kept'] + sum(walk['dropped'].values()) + walk['short_runs'] == 150 and walk['kept'] < 75
+    assert walk['kept'] + sum(walk['dropped'].values()) + walk['short_runs'] == 300 and walk['kept'] < 150
     assert not (out / '.partial').exists()
     assert "ground truth = the teacher's output" in r.stdout
 
