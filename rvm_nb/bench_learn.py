@@ -130,16 +130,17 @@ def plot_learning_curves(rows: list, ceiling: dict, path: str | Path | None = No
     """The training loss and each held-out metric against training minutes, a line per curve; the published model's
     scores and the `pha_mad` target as horizontal lines. Saved to `path` when given; returns the figure."""
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 1 + len(LEARN_METRICS), figsize=(4.4 * (1 + len(LEARN_METRICS)), 3.6))
+    fig, axes = plt.subplots(1, 1 + len(LEARN_METRICS), figsize=(4.4 * (1 + len(LEARN_METRICS)), 3.6), sharex=True)
     labels = list(dict.fromkeys(r['model'] for r in rows))
     colours = dict(zip(labels, plt.rcParams['axes.prop_cycle'].by_key()['color']))
     for label in labels:
         pts = [r for r in rows if r['model'] == label and r['train_lr_pha_l1'] != '']
-        axes[0].plot([r['train_min'] for r in pts], [r['train_lr_pha_l1'] for r in pts], color=colours[label], marker='.', label=label)
+        axes[0].plot([r['train_min'] for r in pts], [r['train_lr_pha_l1'] for r in pts], color=colours[label], marker='.',
+                     label=f'{label}: alpha L1')
         dist = [r for r in pts if r['train_lr_distill'] != '']
         if dist: axes[0].plot([r['train_min'] for r in dist], [r['train_lr_distill'] for r in dist], color=colours[label], ls='--',
-                              label=f'{label}: feature distillation')
-    axes[0].set_title('training loss: alpha L1 (solid), chunk means', fontsize=10)
+                              marker='x', label=f'{label}: feature distillation')
+    axes[0].set_title('training loss (means over each chunk)', fontsize=10)
     for ax, m in zip(axes[1:], LEARN_METRICS):
         for label in labels:
             pts = [r for r in rows if r['model'] == label]
@@ -194,6 +195,7 @@ def run_learn_benchmark(out_dir: str | Path | None = None, presets=('cpu_hour',)
         if progress: print(f'== {label}: {minutes} training minutes, a row every {every} steps ==' if steps is None else
                            f'== {label}: {steps} steps, a row every {every} ==', flush=True)
         done += learning_curve(label, cfg, eval_dir, work, every, steps, minutes, progress=progress, on_row=lambda rows: write(done + rows))
+    write(done)  # also when every curve was finished already: the files as this version writes them
     print("\nhuman evaluation set (ground truth = RVM's published model: agreement with RVM, not accuracy); metrics x1e3 as RVM reports them")
     print(format_table([*done, ceiling_row], LEARN_COLUMNS))
     print(f'\nwrote {out / "learn.csv"} and {out / "learn.png"}')

@@ -46,11 +46,11 @@ from .runs import (claim_run_folders, note_run_status, note_saved_epoch, saved_s
 # %% auto #0
 __all__ = ['random_crop', 'EpochSampler', 'EpochBatches', 'EpochIndexed', 'forkable_opencv', 'init_worker', 'Stream',
            'data_paths', 'matting_datasets', 'segmentation_datasets', 'segmentation_notice', 'start_notices',
-           'train_dtype', 'TrainingInterrupted', 'Stepping', 'FeatureTaps', 'feature_distillation_loss', 'Distilling',
-           'Validating', 'Logging', 'Checkpointing', 'Trainer', 'trim_log', 'process_world', 'rank_device',
-           'resume_file', 'with_start_checkpoint', 'check_memory_fits', 'worker_budget_gib', 'announce_start',
-           'make_trainer', 'write_run_files', 'resume_trainer', 'run_training', 'fit_and_record', 'train_worker',
-           'last_train_record', 'preflight', 'train', 'main', 'overfit_one_clip']
+           'train_dtype', 'TrainingInterrupted', 'Stepping', 'FeatureTaps', 'feature_distillation_loss', 'teacher_file',
+           'Distilling', 'Validating', 'Logging', 'Checkpointing', 'Trainer', 'trim_log', 'process_world',
+           'rank_device', 'resume_file', 'with_start_checkpoint', 'check_memory_fits', 'worker_budget_gib',
+           'announce_start', 'make_trainer', 'write_run_files', 'resume_trainer', 'run_training', 'fit_and_record',
+           'train_worker', 'last_train_record', 'preflight', 'train', 'main', 'overfit_one_clip']
 
 # %% ../nbs/21_train.ipynb #755aebd4
 def random_crop(*clips: torch.Tensor, generator: torch.Generator) -> list:
@@ -364,12 +364,18 @@ def feature_distillation_loss(student: dict, teacher: dict) -> torch.Tensor:
         terms.append((s - t).square().mean() / t.square().mean().clamp_min(1e-8))
     return torch.stack(terms).mean()
 
+def teacher_file(cfg: TrainConfig) -> Path | None:
+    "The file of `cfg.distill_from` (None without one); a missing one is an error naming the flag (checked before any data is read)."
+    if not cfg.distill_from: return None
+    try: return resolve_checkpoint(cfg.distill_from)
+    except FileNotFoundError as e: raise FileNotFoundError(f'--distill-from: {e}') from None
+
 class Distilling:
     "Part of `Trainer`: the frozen teacher of `distill_from` and the feature term it adds to each matting step."
     def start_distilling(self):
         "The teacher network (frozen, eval mode), with taps on it and on the model; None without `distill_from`."
         if not self.cfg.distill_from: return None
-        teacher = load_matting_network(self.cfg.distill_from).to(self.device, self.dtype).eval().requires_grad_(False)
+        teacher = load_matting_network(teacher_file(self.cfg)).to(self.device, self.dtype).eval().requires_grad_(False)
         self._taps, self._teacher_taps = FeatureTaps(self.model), FeatureTaps(teacher)
         return teacher
 
@@ -676,6 +682,7 @@ def run_training(cfg: TrainConfig, rank: int = 0, local_rank: int = 0) -> dict:
     resume = resume_file(cfg)
     if rank == 0 and resume is None: claim_run_folders(cfg)  # an earlier run's files there: refused (or deleted with --overwrite)
     cfg, start, how = with_start_checkpoint(cfg)
+    teacher_file(cfg)
     paths = data_paths(cfg)  # a missing data configuration first: it costs nothing to find
     matting, segmentation = matting_datasets(cfg, paths), segmentation_datasets(cfg, paths)  # and a missing folder of it
     est = check_memory_fits(cfg, device, world) if rank == 0 and not cfg.skip_memory_check else None  # before any data is read
@@ -732,6 +739,7 @@ def preflight(cfg: TrainConfig) -> TrainConfig:
     if cfg.resume and not (Path(cfg.checkpoint_dir) / 'resume.pth').is_file():
         raise FileNotFoundError(f'--resume: no resume checkpoint at {Path(cfg.checkpoint_dir) / "resume.pth"}')
     find_start_checkpoint(cfg)  # and a missing checkpoint
+    teacher_file(cfg)  # or teacher
     return cfg
 
 def train(cfg: TrainConfig) -> dict:
