@@ -135,12 +135,14 @@ def plot_learning_curves(rows: list, ceiling: dict, path: str | Path | None = No
     colours = dict(zip(labels, plt.rcParams['axes.prop_cycle'].by_key()['color']))
     for label in labels:
         pts = [r for r in rows if r['model'] == label and r['train_lr_pha_l1'] != '']
+        if not pts: continue  # only step 0 so far
         axes[0].plot([r['train_min'] for r in pts], [r['train_lr_pha_l1'] for r in pts], color=colours[label], marker='.',
                      label=f'{label}: alpha L1')
         dist = [r for r in pts if r['train_lr_distill'] != '']
         if dist: axes[0].plot([r['train_min'] for r in dist], [r['train_lr_distill'] for r in dist], color=colours[label], ls='--',
                               marker='x', label=f'{label}: feature distillation')
     axes[0].set_title('training loss (means over each chunk)', fontsize=10)
+    if not axes[0].lines: axes[0].text(0.5, 0.5, 'no training steps yet', ha='center', transform=axes[0].transAxes)
     for ax, m in zip(axes[1:], LEARN_METRICS):
         for label in labels:
             pts = [r for r in rows if r['model'] == label]
@@ -149,10 +151,10 @@ def plot_learning_curves(rows: list, ceiling: dict, path: str | Path | None = No
         if m == 'pha_mad': ax.axhline(target, color='tab:red', ls=':', lw=1.5, label=f'target {target:g}')
         ax.set_title(f'held-out {m} (x1e3)', fontsize=10)
     for ax in axes:
-        ax.set_yscale('log')
+        if ax.lines: ax.set_yscale('log')  # an empty axis cannot be
         ax.set_xlabel('training minutes (evaluation excluded)')
         ax.grid(alpha=0.3, which='both')
-    axes[0].legend(fontsize=7)
+    if axes[0].lines: axes[0].legend(fontsize=7)
     axes[1].legend(fontsize=7)
     fig.suptitle("Human evaluation set: agreement with RVM's published model (its output is the ground truth)", fontsize=11)
     fig.tight_layout()
