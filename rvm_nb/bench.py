@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import bench_data, bench_eval, bench_gpu, bench_label, bench_model, bench_train
+from . import bench_data, bench_eval, bench_gpu, bench_label, bench_learn, bench_model, bench_train
 from .config import one_line_errors
 
 # %% auto #0
@@ -18,7 +18,7 @@ __all__ = ['BENCHMARKS', 'main']
 BENCHMARKS = {  # subcommand -> (what it measures, its command line)
     'model': (bench_model.MODEL_ABOUT, bench_model.model_main), 'data': (bench_data.DATA_ABOUT, bench_data.data_main),
     'train': (bench_train.TRAIN_ABOUT, bench_train.train_main), 'eval': (bench_eval.EVAL_ABOUT, bench_eval.eval_main),
-    'learn': (bench_train.LEARN_ABOUT, bench_train.learn_main), 'framecheck': (bench_data.FRAMECHECK_ABOUT, bench_data.framecheck_main),
+    'learn': (bench_learn.LEARN_ABOUT, bench_learn.learn_main), 'framecheck': (bench_data.FRAMECHECK_ABOUT, bench_data.framecheck_main),
     'memory': (bench_train.MEMORY_ABOUT, bench_train.memory_main), 'gpu': (bench_gpu.GPU_ABOUT, bench_gpu.gpu_main),
     'label': (bench_label.LABEL_ABOUT, bench_label.label_main)}
 

@@ -197,6 +197,8 @@ class TrainConfig:
     device: str = 'auto'                         # auto | cpu | cuda | cuda:N
     world_size: int = 1                          # processes (GPUs, or CPU processes with gloo)
     dtype: str = 'float32'                       # float32 (AMP on CUDA) | float64 (exact equivalence checks)
+    distill_from: str | None = None              # a teacher network (checkpoint or run name) whose LR-ASPP and decoder features are also learnt
+    distill_weight: float = 1.                   # weight of that feature loss beside the matting loss
 
 def _seed_stage(**kw) -> dict:
     return dict(model_variant='unireplknet', resolution_lr=512, **kw)
@@ -249,6 +251,7 @@ def config_problems(cfg: TrainConfig) -> list[str]:
     need(cfg.epoch_end > cfg.epoch_start, 'epoch_end',
          f'must be greater than --epoch-start ({cfg.epoch_start}): epochs [start, end) are trained')
     need(cfg.max_steps is None or cfg.max_steps >= 1, 'max_steps', 'must be at least 1')
+    need(math.isfinite(cfg.distill_weight) and cfg.distill_weight >= 0, 'distill_weight', 'must be a finite number >= 0')
     need(not cfg.gradient_checkpointing or cfg.model_variant.startswith('unireplknet'), 'gradient_checkpointing',
          f'only the UniRepLKNet encoders have it, not --model-variant {cfg.model_variant}')
     need(cfg.stage is None or cfg.stage in STAGES, 'stage', f'choose from {sorted(STAGES)}')

@@ -34,7 +34,7 @@ LAYERS = (  # bottom to top: a module imports only from its own layer or below, 
     ('use', ('export', 'inference', 'pseudolabel', 'human_samples', 'evaluate', 'memory')),
     ('train', ('train',)),
     ('pictures, apps, docs', ('viz', 'explore', 'session', 'docs', 'layers')),
-    ('benchmarks', ('benchkit', 'bench_model', 'bench_data', 'bench_train', 'bench_eval', 'bench_gpu', 'bench_label', 'bench')),
+    ('benchmarks', ('benchkit', 'bench_model', 'bench_data', 'bench_train', 'bench_eval', 'bench_gpu', 'bench_label', 'bench_learn', 'bench')),
 )
 
 def layer_of() -> dict:

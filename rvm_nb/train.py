@@ -5,6 +5,7 @@
 # %% ../nbs/21_train.ipynb #dfd72fcc
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -27,7 +28,8 @@ from tqdm.auto import tqdm
 
 from .augment import (IMAGEMATTE, VIDEOMATTE_TRAIN, VIDEOMATTE_VALID, SegmentationImageAugmentation,
                             SegmentationVideoAugmentation)
-from .checkpoints import build_model, build_optimizer, find_start_checkpoint, load_matting_checkpoint, resolve_checkpoint
+from .checkpoints import (build_model, build_optimizer, find_start_checkpoint, load_matting_checkpoint, load_matting_network,
+                                resolve_checkpoint)
 from .config import (STAGES, TrainConfig, atomic_torch_save, atomic_write, chosen, environment_report, merge_config,
                            one_line_errors, parse_train_args, resolve_device, save_json, seed_everything, validate_train_config)
 from .framecheck import check_datasets
@@ -42,12 +44,13 @@ from .runs import (claim_run_folders, note_run_status, note_saved_epoch, saved_s
                          write_checkpoint_info)
 
 # %% auto #0
-__all__ = ['random_crop', 'EpochSampler', 'EpochBatches', 'EpochIndexed', 'init_worker', 'Stream', 'data_paths',
-           'matting_datasets', 'segmentation_datasets', 'segmentation_notice', 'start_notices', 'train_dtype',
-           'TrainingInterrupted', 'Stepping', 'Validating', 'Logging', 'Checkpointing', 'Trainer', 'trim_log',
-           'process_world', 'rank_device', 'resume_file', 'with_start_checkpoint', 'check_memory_fits',
-           'worker_budget_gib', 'announce_start', 'make_trainer', 'write_run_files', 'resume_trainer', 'run_training',
-           'fit_and_record', 'train_worker', 'last_train_record', 'preflight', 'train', 'main', 'overfit_one_clip']
+__all__ = ['random_crop', 'EpochSampler', 'EpochBatches', 'EpochIndexed', 'forkable_opencv', 'init_worker', 'Stream',
+           'data_paths', 'matting_datasets', 'segmentation_datasets', 'segmentation_notice', 'start_notices',
+           'train_dtype', 'TrainingInterrupted', 'Stepping', 'FeatureTaps', 'feature_distillation_loss', 'teacher_file',
+           'Distilling', 'Validating', 'Logging', 'Checkpointing', 'Trainer', 'trim_log', 'process_world',
+           'rank_device', 'resume_file', 'with_start_checkpoint', 'check_memory_fits', 'worker_budget_gib',
+           'announce_start', 'make_trainer', 'write_run_files', 'resume_trainer', 'run_training', 'fit_and_record',
+           'train_worker', 'last_train_record', 'preflight', 'train', 'main', 'overfit_one_clip']
 
 # %% ../nbs/21_train.ipynb #755aebd4
 def random_crop(*clips: torch.Tensor, generator: torch.Generator) -> list:
@@ -105,6 +108,16 @@ class EpochIndexed(Dataset):
             if hasattr(d, 'set_epoch'): d.set_epoch(epoch)
         return self.dataset[index]
 
+@contextlib.contextmanager
+def forkable_opencv():
+    """OpenCV on one thread while DataLoader workers are forked. Its thread pool does not survive `fork`: a worker that
+    calls into OpenCV (`init_worker` does, at once) waits forever for threads that were not copied, as soon as this
+    process has used the pool before (an evaluation, a decode in the main process)."""
+    n = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try: yield
+    finally: cv2.setNumThreads(n)
+
 def init_worker(worker_id: int = 0):
     """DataLoader worker start-up: one OpenCV thread (as torch gives a worker one), and Ctrl-C left to the main process,
     which finishes its step and saves (a worker killed by it would fail the step)."""
@@ -128,8 +141,9 @@ class Stream:
         sampler = EpochBatches(len(self.dataset), self.batch_size, self.seed, self.epoch, self.position, self.shuffle, self.rank,
                                self.world_size, self.drop_last)
         workers = dict(worker_init_fn=init_worker, prefetch_factor=self.prefetch_factor) if self.num_workers else {}
-        self._it = iter(DataLoader(EpochIndexed(self.dataset), batch_sampler=sampler, num_workers=self.num_workers,
-                                   pin_memory=self.pin_memory, **workers))
+        with forkable_opencv():
+            self._it = iter(DataLoader(EpochIndexed(self.dataset), batch_sampler=sampler, num_workers=self.num_workers,
+                                       pin_memory=self.pin_memory, **workers))
 
     def _at(self) -> tuple[int, int]:
         "(epoch, position) of the next batch the loader yields."
@@ -272,6 +286,7 @@ class Stepping:
         with torch.autocast(self.device.type, enabled=self.amp):
             pred_fgr, pred_pha = self.net(src, downsample_ratio=ratio)[:2]
             terms = matting_loss(pred_fgr.to(self.dtype), pred_pha.to(self.dtype), fgr, pha)
+            if self.teacher is not None: terms = self._with_distillation(terms, src, ratio)
         self._check(terms, tag)
         self._optimize(terms['total'])
         self._last_images.update({f'train_{tag}_{k}': v.detach() for k, v in (('pred_fgr', pred_fgr), ('pred_pha', pred_pha),
@@ -320,6 +335,55 @@ class Stepping:
         return {**record, **self._terms, 'time_data_s': self._data_s, 'time_iter_s': time.perf_counter() - t0}
 
 
+# %% ../nbs/21_train.ipynb #27f9476c
+class FeatureTaps:
+    "Forward hooks that keep a `MattingNetwork`'s last LR-ASPP output and decoder outputs (hidden features, r1..r4)."
+    def __init__(self, model):
+        self.out = {}
+        self.handles = [model.aspp.register_forward_hook(lambda m, i, o: self.out.__setitem__('aspp', o)),
+                        model.decoder.register_forward_hook(lambda m, i, o: self.out.__setitem__('decoder', list(o)))]
+
+    def features(self) -> dict:
+        "`{name: tensor}` of the last forward pass: aspp, hidden, r1..r4."
+        if not self.out: raise RuntimeError('no forward pass has run since the taps were set')
+        return dict(zip(('aspp', 'hidden', 'r1', 'r2', 'r3', 'r4'), [self.out['aspp'], *self.out['decoder']]))
+
+    def remove(self):
+        for h in self.handles: h.remove()
+
+def feature_distillation_loss(student: dict, teacher: dict) -> torch.Tensor:
+    """Mean over features of the squared error relative to the teacher feature's mean square, so that no feature's
+    scale dominates; a shape mismatch names the feature and both shapes."""
+    terms = []
+    for k, t in teacher.items():
+        s = student[k]
+        if s.shape != t.shape:
+            raise ValueError(f'--distill-from: the teacher\'s {k} features are {tuple(t.shape)}, the network\'s {tuple(s.shape)}; '
+                             'distillation needs the same LR-ASPP and decoder widths')
+        t = t.detach().to(s.dtype)
+        terms.append((s - t).square().mean() / t.square().mean().clamp_min(1e-8))
+    return torch.stack(terms).mean()
+
+def teacher_file(cfg: TrainConfig) -> Path | None:
+    "The file of `cfg.distill_from` (None without one); a missing one is an error naming the flag (checked before any data is read)."
+    if not cfg.distill_from: return None
+    try: return resolve_checkpoint(cfg.distill_from)
+    except FileNotFoundError as e: raise FileNotFoundError(f'--distill-from: {e}') from None
+
+class Distilling:
+    "Part of `Trainer`: the frozen teacher of `distill_from` and the feature term it adds to each matting step."
+    def start_distilling(self):
+        "The teacher network (frozen, eval mode), with taps on it and on the model; None without `distill_from`."
+        if not self.cfg.distill_from: return None
+        teacher = load_matting_network(teacher_file(self.cfg)).to(self.device, self.dtype).eval().requires_grad_(False)
+        self._taps, self._teacher_taps = FeatureTaps(self.model), FeatureTaps(teacher)
+        return teacher
+
+    def _with_distillation(self, terms: dict, src, ratio: float) -> dict:
+        with torch.no_grad(): self.teacher(src, downsample_ratio=ratio)
+        d = feature_distillation_loss(self._taps.features(), self._teacher_taps.features())
+        return {**terms, 'distill': d, 'total': terms['total'] + self.cfg.distill_weight * d}
+
 # %% ../nbs/21_train.ipynb #c0d8c60e
 class Validating:
     "Part of `Trainer`: the validation loss over the valid split, summed over the ranks."
@@ -335,8 +399,10 @@ class Validating:
         total, n = 0., 0
         shard = Subset(self.valid, range(self.rank, len(self.valid), self.world))
         workers = self.workers.get('hr' if self.hr is not None else 'lr', 0)  # those streams' workers wait meanwhile
-        for fgr, pha, bgr in DataLoader(shard, self.cfg.batch_size_per_gpu, num_workers=workers, worker_init_fn=init_worker if workers else None,
-                                        pin_memory=self.device.type == 'cuda'):
+        with forkable_opencv():
+            batches = iter(DataLoader(shard, self.cfg.batch_size_per_gpu, num_workers=workers, worker_init_fn=init_worker if workers else None,
+                                      pin_memory=self.device.type == 'cuda'))
+        for fgr, pha, bgr in batches:
             fgr, pha, bgr = (x.to(self.device, self.dtype, non_blocking=True) for x in (fgr, pha, bgr))
             with torch.autocast(self.device.type, enabled=self.amp):
                 pred_fgr, pred_pha = self.model(fgr * pha + bgr * (1 - pha))[:2]
@@ -416,7 +482,7 @@ class Checkpointing:
 
 
 # %% ../nbs/21_train.ipynb #f3845a0e
-class Trainer(Stepping, Validating, Logging, Checkpointing):
+class Trainer(Stepping, Distilling, Validating, Logging, Checkpointing):
     "RVM's training loop (single process, or one rank of a DDP run)."
     def __init__(self, cfg: TrainConfig, model, optimizer, matting: dict, segmentation: dict | None, device: torch.device,
                  rank: int = 0, world_size: int = 1, ddp_model=None, workers: dict | None = None):
@@ -425,6 +491,7 @@ class Trainer(Stepping, Validating, Logging, Checkpointing):
         self.dtype = train_dtype(cfg)
         self.amp = device.type == 'cuda' and not cfg.disable_mixed_precision and self.dtype == torch.float32
         self.scaler = torch.amp.GradScaler('cuda', enabled=self.amp)
+        self.teacher = self.start_distilling()
         seg = segmentation or {}  # without segmentation data the loop trains matting only
         self.workers = workers if workers is not None else plan_workers(cfg, [*matting, *seg], (os.cpu_count() or 2) // world_size,
                                                                         worker_budget_gib(cfg, device, world_size))
@@ -615,6 +682,7 @@ def run_training(cfg: TrainConfig, rank: int = 0, local_rank: int = 0) -> dict:
     resume = resume_file(cfg)
     if rank == 0 and resume is None: claim_run_folders(cfg)  # an earlier run's files there: refused (or deleted with --overwrite)
     cfg, start, how = with_start_checkpoint(cfg)
+    teacher_file(cfg)
     paths = data_paths(cfg)  # a missing data configuration first: it costs nothing to find
     matting, segmentation = matting_datasets(cfg, paths), segmentation_datasets(cfg, paths)  # and a missing folder of it
     est = check_memory_fits(cfg, device, world) if rank == 0 and not cfg.skip_memory_check else None  # before any data is read
@@ -671,6 +739,7 @@ def preflight(cfg: TrainConfig) -> TrainConfig:
     if cfg.resume and not (Path(cfg.checkpoint_dir) / 'resume.pth').is_file():
         raise FileNotFoundError(f'--resume: no resume checkpoint at {Path(cfg.checkpoint_dir) / "resume.pth"}')
     find_start_checkpoint(cfg)  # and a missing checkpoint
+    teacher_file(cfg)  # or teacher
     return cfg
 
 def train(cfg: TrainConfig) -> dict:

@@ -206,7 +206,7 @@ def test_inference(tree):
     for n in ('b.mp4', 'a.mov', 'c.mkv'): shutil.copy(d / 'broken.mp4', videos / n)
     assert inf('--input-source', videos, '--output-alpha', d / 'a.mp4') == I + f'no images in folder {videos}; it holds the videos a.mov, b.mp4, c.mkv: give one of them as the input'
     assert error_of(inference.main, ['--checkpoint', 'rvm_mobilenet_v3', '--input-source', d / 'frames', '--output-alpha', d / 'a.mp4']).startswith(
-        I + 'checkpoint not found: rvm_mobilenet_v3 (looked for rvm_mobilenet_v3 and ') and 'did you mean rvm_mobilenetv3?' in \
+        I + 'checkpoint not found: rvm_mobilenet_v3 (looked for rvm_mobilenet_v3 and ') and 'did you mean rvm_mobilenetv3' in \
         error_of(inference.main, ['--checkpoint', 'rvm_mobilenet_v3', '--input-source', d / 'frames', '--output-alpha', d / 'a.mp4'])
     assert inf('--input-source', d / 'frames', '--output-alpha', d / 'a.mp4', '--variant', 'unireplknet').endswith(
         'rvm_mobilenetv3.pth holds mobilenetv3 weights, not unireplknet: pass --variant mobilenetv3 (or leave the variant out)')
