@@ -22,10 +22,9 @@ from .model import reparameterize_model, MattingNetwork
 from .unireplknet import randomize_bn_stats, set_fast_inference
 
 # %% auto #0
-__all__ = ['SETTINGS', 'LKM_STANDINS', 'MODEL_COLUMNS', 'MODEL_ABOUT', 'Case', 'model_cases', 'timed_peak', 'machine_peaks',
-           'add_peak_fractions', 'dense_macs', 'bench_model', 'latency_ratios', 'lkm_network', 'lkm_cases',
-           'lkm_max_difference', 'lkm_table', 'profile_table', 'benchmark_cases', 'run_model_benchmark',
-           'run_lkm_comparison', 'model_main']
+__all__ = ['SETTINGS', 'MODEL_COLUMNS', 'MODEL_ABOUT', 'Case', 'model_cases', 'timed_peak', 'machine_peaks', 'add_peak_fractions',
+           'dense_macs', 'bench_model', 'latency_ratios', 'lkm_network', 'lkm_cases', 'lkm_max_difference', 'lkm_table',
+           'profile_table', 'benchmark_cases', 'run_model_benchmark', 'run_lkm_comparison', 'model_main']
 
 # %% ../nbs/95a_bench_model.ipynb #19bbd189
 @dataclass
@@ -160,14 +159,14 @@ def latency_ratios(rows: list, num: str = 'unireplknet', den: str = 'mobilenetv3
             for r in rows if r['variant'] == num and key(r) in dens]
 
 # %% ../nbs/95a_bench_model.ipynb #6e15ba29
-LKM_STANDINS = {  # module: names LKM's code imports from it; used only where the real package is missing
+_LKM_STANDINS = {  # module: names LKM's code imports from it; used only where the real package is missing
     'mmseg.utils': ('get_root_logger',), 'mmcv.runner': ('_load_checkpoint',),
     'torchvision.models.utils': ('load_state_dict_from_url',),
 }
 
 def _install_standins():
     import importlib, sys, types
-    for name, attrs in LKM_STANDINS.items():
+    for name, attrs in _LKM_STANDINS.items():
         try: importlib.import_module(name); continue
         except ImportError: pass
         parent = name.split('.')[0]
