@@ -5,9 +5,15 @@
 # %% ../nbs/95a_bench_model.ipynb #ce9bfb29
 from __future__ import annotations
 
+import contextlib
+import importlib
+import importlib.util
+import io
 import math
 import statistics
+import sys
 import time
+import types
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -165,7 +171,6 @@ _LKM_STANDINS = {  # module: names LKM's code imports from it; used only where t
 }
 
 def _install_standins():
-    import importlib, sys, types
     for name, attrs in _LKM_STANDINS.items():
         try: importlib.import_module(name); continue
         except ImportError: pass
@@ -179,7 +184,6 @@ def _install_standins():
 def lkm_network(checkout: str | Path, state_dict: dict | None = None) -> torch.nn.Module:
     """LKM's `MattingNetwork('unireplknet', deploy=True)` from a checkout of its code, in eval mode, with `state_dict`
     (our deploy form's: the same keys) loaded strictly."""
-    import contextlib, importlib.util, io, sys
     root = Path(checkout).expanduser()
     if not (root / 'model' / 'model_upsample.py').is_file():
         raise FileNotFoundError(f'--lkm {checkout}: not a checkout of LKM (github.com/lvhonglong/LKM): no model/model_upsample.py')

@@ -18,7 +18,7 @@ from timm.layers import DropPath, trunc_normal_
 # %% auto #0
 __all__ = ['DRB_BRANCHES', 'UNIREPLKNET_VARIANTS', 'UNIREPLKNET_PRETRAINED', 'NCHWtoNHWC', 'NHWCtoNCHW', 'LayerNormCF', 'GRN',
            'SEBlock', 'get_bn', 'fuse_bn', 'dilated_to_dense', 'tile_spectrum', 'fft_tile_size', 'fft_conv2d',
-           'DilatedReparamBlock', 'randomize_bn_stats', 'UniRepLKNetBlock', 'set_fast_inference',
+           'DilatedReparamBlock', 'randomize_bn_stats', 'conv1x1_gelu', 'UniRepLKNetBlock', 'set_fast_inference',
            'default_kernel_sizes', 'UniRepLKNet', 'unireplknet', 'randomize_for_equivalence', 'unwrap_state_dict',
            'read_state_dict', 'state_dict_mismatch', 'load_state_dict_strict', 'load_checkpoint', 'read_layout',
            'random_state_dict']
@@ -213,6 +213,16 @@ def randomize_bn_stats(model: nn.Module, seed: int = 0) -> nn.Module:
                 t.copy_(torch.empty(t.shape, dtype=t.dtype).uniform_(lo, hi, generator=g))
     return model
 
+# %% ../nbs/10_unireplknet.ipynb #8c996c4a
+def _onednn_pointwise() -> bool:
+    return torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, '_convolution_pointwise')
+
+def conv1x1_gelu(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, approximate: str = 'none') -> torch.Tensor:
+    "`gelu(conv2d(x, weight, bias))` for a 1x1 `weight`; one oneDNN call (GELU as post-op) for float32 on the CPU."
+    if approximate == 'none' and x.device.type == 'cpu' and x.dtype == torch.float32 and _onednn_pointwise():
+        return torch.ops.mkldnn._convolution_pointwise(x, weight, bias, [0, 0], [1, 1], [1, 1], 1, 'gelu', [], 'none')
+    return torch.ops.aten.gelu_(F.conv2d(x, weight, bias), approximate=approximate)
+
 # %% ../nbs/10_unireplknet.ipynb #a650eaf9
 class UniRepLKNetBlock(nn.Module):
     """UniRepLKNet block; `kernel_size` >= 7 uses a DRB, 3 or 5 a plain depthwise conv, 0 an identity. On CPU without
@@ -281,8 +291,8 @@ class UniRepLKNetBlock(nn.Module):
                     torch.addmm(lin1.bias, x[r:r + rows], lin1.weight.t(), out=chunk)
                     torch.ops.aten.gelu_(chunk, approximate=gelu.approximate)
                     sumsq += (chunk * chunk).sum(0)
-            else:  # small enough for cache: pwconv1 as a 1x1 convolution too
-                g = torch.ops.aten.gelu_(F.conv2d(s[b:b + 1], lin1.weight.view(C4, C, 1, 1), lin1.bias), approximate=gelu.approximate)
+            else:  # small enough for cache: pwconv1 as a 1x1 convolution too, GELU fused into it
+                g = conv1x1_gelu(s[b:b + 1], lin1.weight.view(C4, C, 1, 1), lin1.bias, gelu.approximate)
                 g = g.permute(0, 2, 3, 1).reshape(H * W, C4)
                 sumsq = (g * g).sum(0)
             gx = sumsq.sqrt()
