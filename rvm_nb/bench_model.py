@@ -5,9 +5,15 @@
 # %% ../nbs/95a_bench_model.ipynb #ce9bfb29
 from __future__ import annotations
 
+import contextlib
+import importlib
+import importlib.util
+import io
 import math
 import statistics
+import sys
 import time
+import types
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -19,17 +25,20 @@ from .benchkit import bench_dir, bench_parser, count_macs, format_table, n_param
 from .config import environment_report, save_json
 from .inference import cpu_bfloat16_problem, matting_runner
 from .model import reparameterize_model, MattingNetwork
+from .unireplknet import randomize_bn_stats, set_fast_inference
 
 # %% auto #0
 __all__ = ['SETTINGS', 'MODEL_COLUMNS', 'MODEL_ABOUT', 'Case', 'model_cases', 'timed_peak', 'machine_peaks', 'add_peak_fractions',
-           'bench_model', 'latency_ratios', 'profile_table', 'benchmark_cases', 'run_model_benchmark', 'model_main']
+           'dense_macs', 'bench_model', 'latency_ratios', 'lkm_network', 'lkm_cases', 'lkm_max_difference', 'lkm_table',
+           'profile_table', 'benchmark_cases', 'run_model_benchmark', 'run_lkm_comparison', 'model_main']
 
 # %% ../nbs/95a_bench_model.ipynb #19bbd189
 @dataclass
 class Case:
     "One model-benchmark configuration."
     variant: str = 'unireplknet'
-    form: str = 'deploy'           # 'train' (branches unmerged, eval mode) or 'deploy' (reparameterised)
+    form: str = 'deploy'           # 'train' (branches unmerged, eval mode), 'deploy' (reparameterised) or 'deploy_plain'
+                                   # (reparameterised, without the inference paths of `set_fast_inference`: the code before them)
     layout: str = 'channels_last'  # or 'nchw'
     height: int = 288
     width: int = 512
@@ -37,13 +46,16 @@ class Case:
     device: str = 'cpu'
     dtype: str = 'float32'         # 'float16' / 'bfloat16' on CUDA
     compiled: bool = False         # torch.compile (Inductor) on top
-    backend: str = 'pytorch'       # or 'onnxruntime': the deploy form exported by rvm_nb.export (its graph always refines)
+    backend: str = 'pytorch'       # or 'onnxruntime': the deploy form exported by rvm_nb.export (its graph always refines);
+                                   # or 'lkm': LKM's own deploy network (`extra['lkm']`, a checkout) with this deploy form's weights
     extra: dict = field(default_factory=dict)
 
     def model(self):
         "The network for this case, in eval mode, on its device, dtype and layout (for onnxruntime: the PyTorch twin of the graph)."
         m = MattingNetwork(self.variant, always_refine=self.backend == 'onnxruntime').eval()
-        if self.form == 'deploy': m = reparameterize_model(m, inplace=True)
+        if self.form in ('deploy', 'deploy_plain'): m = reparameterize_model(m, inplace=True)
+        if self.form == 'deploy_plain': set_fast_inference(m, False)
+        if self.backend == 'lkm': m = lkm_network(self.extra['lkm'], m.state_dict())
         m = m.to(self.device, getattr(torch, self.dtype))
         return m.to(memory_format=torch.channels_last) if self.layout == 'channels_last' else m
 
@@ -114,6 +126,16 @@ def add_peak_fractions(rows: list, peaks: list) -> list:
         r['conv_peak_frac'] = round(r['GMAC_per_s'] / ref, 3) if ref else ''
     return rows
 
+def dense_macs(model, src, ratio: float) -> float:
+    "MACs of one call with every layer computed directly (the FFT convolution does fewer: rows compare the same work)."
+    saved = [(m, {k: m.__dict__[k] for k in ('fused_mlp', 'conv_impl') if k in m.__dict__}) for m in model.modules()]
+    set_fast_inference(model, False)
+    try: return count_macs(model, src, downsample_ratio=ratio)
+    finally:
+        for m, attrs in saved:  # each module as it was (an attribute it did not have falls back to its class's)
+            for k in ('fused_mlp', 'conv_impl'): m.__dict__.pop(k, None)
+            m.__dict__.update(attrs)
+
 def bench_model(cases: list, iters: int = 20, warmup: int = 3, progress: bool = True) -> list:
     "Measure `cases`, grouped by resolution so each group is timed round-robin; returns one row dict per case."
     rows = []
@@ -123,7 +145,7 @@ def bench_model(cases: list, iters: int = 20, warmup: int = 3, progress: bool = 
         times = time_round_robin({i: b[2] for i, b in built.items()}, iters, warmup, progress)
         for i, c in enumerate(group):
             model, src = built[i][0], built[i][1]
-            macs = count_macs(model, src, downsample_ratio=c.ratio)
+            macs = dense_macs(model, src, c.ratio)
             med = statistics.median(times[i])
             rows.append({**{k: v for k, v in asdict(c).items() if k != 'extra'}, 'params_M': round(n_params(model) / 1e6, 3),
                          'GMACs': round(macs / 1e9, 3), 'latency_ms': round(med * 1e3, 2),
@@ -135,12 +157,72 @@ def bench_model(cases: list, iters: int = 20, warmup: int = 3, progress: bool = 
 def latency_ratios(rows: list, num: str = 'unireplknet', den: str = 'mobilenetv3') -> list:
     "Latency of `num` over `den` for every (form, layout, resolution, dtype) measured for both."
     fields = ('form', 'layout', 'height', 'width', 'ratio', 'device', 'dtype', 'compiled')
-    key = lambda r: (*(r[f] for f in fields), r.get('backend', 'pytorch'))
+    key = lambda r: (*(r[f] for f in fields), r.get('backend', 'pytorch'))  # LKM's rows have their own table (`lkm_table`)
     dens = {key(r): r for r in rows if r['variant'] == den}
     return [{'ratio_of': f'{num}/{den}', 'form': r['form'], 'layout': r['layout'], 'resolution': f"{r['width']}x{r['height']}",
              'downsample_ratio': r['ratio'], 'device': r['device'], 'dtype': r['dtype'], 'compiled': r['compiled'],
              'backend': r.get('backend', 'pytorch'), 'latency_ratio': round(r['latency_ms'] / dens[key(r)]['latency_ms'], 2)}
             for r in rows if r['variant'] == num and key(r) in dens]
+
+# %% ../nbs/95a_bench_model.ipynb #6e15ba29
+_LKM_STANDINS = {  # module: names LKM's code imports from it; used only where the real package is missing
+    'mmseg.utils': ('get_root_logger',), 'mmcv.runner': ('_load_checkpoint',),
+    'torchvision.models.utils': ('load_state_dict_from_url',),
+}
+
+def _install_standins():
+    for name, attrs in _LKM_STANDINS.items():
+        try: importlib.import_module(name); continue
+        except ImportError: pass
+        parent = name.split('.')[0]
+        try: importlib.import_module(parent)
+        except ImportError: sys.modules[parent] = types.ModuleType(parent)
+        mod = types.ModuleType(name)
+        for a in attrs: setattr(mod, a, torch.hub.load_state_dict_from_url if a == 'load_state_dict_from_url' else None)
+        sys.modules[name] = mod
+
+def lkm_network(checkout: str | Path, state_dict: dict | None = None) -> torch.nn.Module:
+    """LKM's `MattingNetwork('unireplknet', deploy=True)` from a checkout of its code, in eval mode, with `state_dict`
+    (our deploy form's: the same keys) loaded strictly."""
+    root = Path(checkout).expanduser()
+    if not (root / 'model' / 'model_upsample.py').is_file():
+        raise FileNotFoundError(f'--lkm {checkout}: not a checkout of LKM (github.com/lvhonglong/LKM): no model/model_upsample.py')
+    if importlib.util.find_spec('pytorch_wavelets') is None:
+        raise ModuleNotFoundError("--lkm: LKM's decoder needs pytorch_wavelets (pip install pytorch_wavelets 'setuptools<81')")
+    _install_standins()
+    for name in [n for n in sys.modules if n == 'model' or n.startswith('model.')]: del sys.modules[name]  # another checkout's
+    sys.path.insert(0, str(root))
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # it prints every block's kernel sizes and deploy note
+            net = importlib.import_module('model.model_upsample').MattingNetwork('unireplknet', deploy=True)
+    finally: sys.path.remove(str(root))
+    if state_dict is not None: net.load_state_dict(state_dict, strict=True)
+    return net.eval()
+
+def lkm_cases(checkout: str | Path, settings=SETTINGS[:2], layouts=('channels_last', 'nchw')) -> list:
+    "Our deploy form, the same without its inference paths, and LKM's deploy network, at every setting and layout."
+    return [Case('unireplknet', form, layout, h, w, r, backend=backend, extra={'lkm': str(checkout)})
+            for (h, w, r) in settings for layout in layouts
+            for form, backend in (('deploy', 'pytorch'), ('deploy_plain', 'pytorch'), ('deploy', 'lkm'))]
+
+def lkm_max_difference(checkout: str | Path, height: int = 288, width: int = 512, ratio: float = 1.0) -> float:
+    "The largest difference between any output of our deploy form and of LKM's (same weights, random BatchNorm statistics)."
+    ours = reparameterize_model(randomize_bn_stats(MattingNetwork('unireplknet').eval()))
+    theirs = lkm_network(checkout, ours.state_dict())
+    src = torch.rand(1, 3, height, width)
+    with torch.inference_mode():
+        return max((a - b).abs().max().item() for a, b in zip(ours(src, downsample_ratio=ratio), theirs(src, downsample_ratio=ratio)))
+
+def lkm_table(rows: list) -> list:
+    "Per resolution and layout: latency of ours, ours before the inference paths, and LKM's, with the ratios to LKM's."
+    out = []
+    for key in dict.fromkeys((r['width'], r['height'], r['ratio'], r['layout']) for r in rows):
+        grp = {(r['form'], r['backend']): r['latency_ms'] for r in rows if (r['width'], r['height'], r['ratio'], r['layout']) == key}
+        new, old, lkm = grp[('deploy', 'pytorch')], grp[('deploy_plain', 'pytorch')], grp[('deploy', 'lkm')]
+        out.append({'resolution': f'{key[0]}x{key[1]}', 'downsample_ratio': key[2], 'layout': key[3], 'ours_ms': new,
+                    'ours_before_ms': old, 'lkm_ms': lkm, 'ours_over_lkm': round(new / lkm, 3),
+                    'before_over_lkm': round(old / lkm, 3), 'ours_over_before': round(new / old, 3)})
+    return out
 
 # %% ../nbs/95a_bench_model.ipynb #6c0eb3c9
 def profile_table(case: Case, steps: int = 5, rows: int = 15) -> str:
@@ -198,17 +280,43 @@ def run_model_benchmark(out_dir: str | Path | None = None, iters: int = 20, warm
     print(f'\nwrote {out}/model.csv, model_ratios.csv, model_peaks.csv, model_env.json')
     return rows
 
+def run_lkm_comparison(checkout: str | Path, out_dir: str | Path | None = None, iters: int = 20, warmup: int = 3,
+                       threads: int | None = None) -> list:
+    "Our deploy form (now and before its inference paths) against LKM's network, timed round-robin; prints and writes `lkm.csv`."
+    if threads: torch.set_num_threads(threads)
+    out = bench_dir(out_dir)
+    diffs = {(f'{w}x{h}', r): lkm_max_difference(checkout, h, w, r) for h, w, r in SETTINGS[:2]}
+    print(f"LKM's network ({checkout}) with our deploy weights: largest output difference",
+          ', '.join(f'{k[0]}@{k[1]} {v:.1e}' for k, v in diffs.items()))
+    rows = bench_model(lkm_cases(checkout), iters, warmup)
+    table = lkm_table(rows)
+    for t in table: t['max_abs_diff'] = f"{diffs[t['resolution'], t['downsample_ratio']]:.1e}"
+    print(format_table(table))
+    write_csv(table, out / 'lkm.csv')
+    write_csv(rows, out / 'lkm_cases.csv')
+    save_json({'environment': environment_report(), 'threads': torch.get_num_threads(), 'iters': iters, 'lkm': str(checkout)},
+              out / 'lkm_env.json')
+    print(f'wrote {out}/lkm.csv, lkm_cases.csv, lkm_env.json')
+    return table
+
 # %% ../nbs/95a_bench_model.ipynb #3f5d07eb
 MODEL_ABOUT = "Model latency, MACs and the fraction of this machine's convolution peak: every variant x form x layout x backend."
 
 def model_main(argv=None):
-    "`python -m rvm_nb.bench model [--iters N] [--warmup N] [--compiled] [--threads N] [--no-profile] [--out DIR]`."
+    "`python -m rvm_nb.bench model [--iters N] [--warmup N] [--compiled] [--threads N] [--no-profile] [--lkm PATH [--lkm-only]] [--out DIR]`."
     ap = bench_parser('model', MODEL_ABOUT)
     ap.add_argument('--iters', type=int, default=20, help='timed rounds (default 20)')
     ap.add_argument('--warmup', type=int, default=3, help='untimed rounds first (default 3)')
     ap.add_argument('--compiled', action='store_true', help='add torch.compile (Inductor) rows for the deploy form')
     ap.add_argument('--threads', type=int, default=None, help='torch threads (default: torch default)')
     ap.add_argument('--no-profile', action='store_true', help='skip the torch.profiler table')
+    ap.add_argument('--lkm', default=None, help="a checkout of LKM's code: time its deploy network against ours (same weights)")
+    ap.add_argument('--lkm-only', action='store_true', help='with --lkm: only that comparison')
     a = ap.parse_args(argv)
     positive(ap, a, 'iters')
-    return run_model_benchmark(a.out, a.iters, a.warmup, a.compiled, not a.no_profile, a.threads)
+    if a.lkm_only and not a.lkm: ap.error('--lkm-only needs --lkm PATH')
+    if a.lkm and not (Path(a.lkm).expanduser() / 'model' / 'model_upsample.py').is_file():
+        ap.error(f'--lkm {a.lkm}: not a checkout of LKM (github.com/lvhonglong/LKM): no model/model_upsample.py')
+    rows = [] if a.lkm_only else run_model_benchmark(a.out, a.iters, a.warmup, a.compiled, not a.no_profile, a.threads)
+    if a.lkm: rows += run_lkm_comparison(a.lkm, a.out, a.iters, a.warmup, a.threads)
+    return rows

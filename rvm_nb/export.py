@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from .checkpoints import load_matting_network
 from .config import one_line_errors
 from .model import MattingNetwork, reparameterize_model
+from .unireplknet import set_fast_inference
 from .published import GRAPH_INPUTS, GRAPH_OUTPUTS, GraphMatting, read_graph
 
 # %% auto #0
@@ -72,7 +73,7 @@ def export_onnx(model: MattingNetwork, path: str | Path, dtype: str = 'float32',
     if path.suffix != '.onnx': raise ValueError(f'{path}: the output file name must end in .onnx')
     path.parent.mkdir(parents=True, exist_ok=True)
     dt = getattr(torch, dtype)
-    net = reparameterize_model(model).float().to(dt)
+    net = set_fast_inference(reparameterize_model(model).float().to(dt), False)  # traced: the plain ops, no Python-level chunks or FFT
     src = torch.rand(1, 3, *sample_size, dtype=dt)
     args = (src, *[torch.zeros(1, 1, 1, 1, dtype=dt)] * 4, torch.tensor([0.5]))
     tmp = path.with_name(path.name + '.partial')

@@ -164,16 +164,17 @@ class Prefetch:
             if item is self._END: return
             yield item
 
-    def close(self):
-        "Stop the thread (it finishes the item in hand) and wait for it."
+    def close(self, wait: bool = True):
+        """Stop the thread (it finishes the item in hand) and wait for it; `wait=False` (after an interrupt) waits 2 s at
+        most: a Ctrl-C that lands inside the queue's lock can leave it held, and the daemon thread then goes with the process."""
         self.stop.set()
-        self.thread.join()
+        self.thread.join(None if wait else 2.)
 
 class BackgroundSink:
     """Call `fn(*args)` for every `put(*args)` in one background thread, in order; its first exception is raised by the
     next `put` or by `close`."""
     def __init__(self, fn, depth: int = 4):
-        self.fn, self.queue, self.error = fn, queue.Queue(depth), None
+        self.fn, self.queue, self.error, self.aborted = fn, queue.Queue(depth), None, False
         self.thread = threading.Thread(target=self._run, daemon=True, name='rvm_nb-writer')
         self.thread.start()
 
@@ -181,7 +182,7 @@ class BackgroundSink:
         while True:
             args = self.queue.get()
             if args is None: return
-            if self.error is None:
+            if self.error is None and not self.aborted:
                 try: self.fn(*args)
                 except BaseException as e: self.error = e
 
@@ -194,6 +195,11 @@ class BackgroundSink:
         self.queue.put(None)
         self.thread.join()
         if self.error is not None: raise self.error
+
+    def abort(self):
+        """Drop what is still queued, without waiting or touching the queue (after an interrupt its lock may be held: a
+        Ctrl-C that lands inside `put` can leave it so); the daemon thread finishes the item in hand and idles."""
+        self.aborted = True
 
 def frame_chunks(input_source: str | Path, input_resize: tuple | None, seq_chunk: int):
     "Lists of at most `seq_chunk` RGB uint8 frames of the input (the last one may be shorter)."
@@ -293,8 +299,7 @@ class Writers:
     def discard(self):
         "Stop the background thread and remove every partial file."
         if self.sink:
-            try: self.sink.close()
-            except BaseException: pass
+            self.sink.abort()
             self.sink = None
         for o in self.outputs.values(): o.discard()
 
@@ -342,10 +347,10 @@ def convert_video(model: MattingNetwork, input_source: str | Path, input_resize:
         if n == 0: raise ValueError(f'{input_source}: no frames could be read')
         written = writers.commit()
     except BaseException:
+        if isinstance(chunks, Prefetch): chunks.close(wait=False)
         writers.discard()
         raise
-    finally:
-        if isinstance(chunks, Prefetch): chunks.close()
+    if isinstance(chunks, Prefetch): chunks.close()
     end = time.perf_counter()
     steady = (n - first[0]) / (end - first[1]) if n > first[0] and end > first[1] else n / (end - t0)
     return {'frames': n, 'width': w, 'height': h, 'downsample_ratio': ratio, 'seconds': end - t0, 'fps': n / (end - t0),

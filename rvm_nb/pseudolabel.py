@@ -248,10 +248,14 @@ def label_video(teacher, path: str | Path, root: str | Path, spec: LabelSpec = L
             report['frames'] += 1
             bar.update()
         clips.end()
-    finally:
+    except BaseException:  # interrupted or failed: the work folder is redone on the next run, so nothing queued matters
         bar.close()
-        frames.close()
-        sink.close()
+        frames.close(wait=False)
+        sink.abort()
+        raise
+    bar.close()
+    frames.close()
+    sink.close()
     kept = sum(c['frames'] for c in clips.clips)
     report.update(kept=kept, short_runs=clips.short, clips={s: sum(c['split'] == s for c in clips.clips) for s, _, _ in ranges},
                   plan=clips.clips, seconds=round(time.perf_counter() - t0, 2), network_seconds=round(net, 2))
@@ -308,10 +312,14 @@ def label_images(teacher, folder: str | Path, root: str | Path, spec: LabelSpec 
             split = 'valid' if i >= len(files) - n_valid else 'train'
             for k, x in (('fgr', fgr), ('pha', pha)): sink.put(write_image, Path(root) / 'imagematte' / split / k / f'{stem}_{f.stem}.png', x)
             report['kept'] += 1
-    finally:
+    except BaseException:
         bar.close()
-        images.close()
-        sink.close()
+        images.close(wait=False)
+        sink.abort()
+        raise
+    bar.close()
+    images.close()
+    sink.close()
     return report | {'seconds': round(time.perf_counter() - t0, 2), 'network_seconds': round(net, 2)}
 
 # %% ../nbs/34_pseudolabel.ipynb #86587a3a
