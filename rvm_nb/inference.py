@@ -179,8 +179,9 @@ class BackgroundSink:
         self.thread.start()
 
     def _run(self):
-        while True:
-            args = self.queue.get()
+        while not self.aborted:
+            try: args = self.queue.get(timeout=0.1)  # a timeout, so an abort ends the thread even with nothing queued
+            except queue.Empty: continue
             if args is None: return
             if self.error is None and not self.aborted:
                 try: self.fn(*args)
@@ -196,10 +197,12 @@ class BackgroundSink:
         self.thread.join()
         if self.error is not None: raise self.error
 
-    def abort(self):
-        """Drop what is still queued, without waiting or touching the queue (after an interrupt its lock may be held: a
-        Ctrl-C that lands inside `put` can leave it so); the daemon thread finishes the item in hand and idles."""
+    def abort(self, wait: float = 5.):
+        """Drop what is still queued without touching the queue (after an interrupt its lock may be held: a Ctrl-C that
+        lands inside `put` can leave it so); wait up to `wait` s for the thread to finish the item in hand and end, so that
+        what it writes to can be closed after it."""
         self.aborted = True
+        self.thread.join(wait)
 
 def frame_chunks(input_source: str | Path, input_resize: tuple | None, seq_chunk: int):
     "Lists of at most `seq_chunk` RGB uint8 frames of the input (the last one may be shorter)."

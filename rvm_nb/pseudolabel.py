@@ -211,6 +211,14 @@ def shrink_to(frame: np.ndarray, side: int) -> np.ndarray:
 def new_report(name: str, kind: str) -> dict:
     return {'source': name, 'kind': kind, 'frames': 0, 'kept': 0, 'dropped': dict.fromkeys(REASONS, 0), 'short_runs': 0}
 
+def _close_streams(bar, reader: Prefetch, sink: BackgroundSink, interrupted: bool):
+    """Close a labelling loop's progress bar, reader and writer. After an interrupt or an error the work folder is redone
+    on the next run, so nothing queued matters: the threads are let go instead of waited for."""
+    bar.close()
+    reader.close(wait=not interrupted)
+    if interrupted: sink.abort()
+    else: sink.close()
+
 def label_video(teacher, path: str | Path, root: str | Path, spec: LabelSpec = LabelSpec(), ranges=None, ratio: float | None = None,
                 valid: float = 0.1, eval: float = 0., stem: str | None = None, max_frames: int | None = None,
                 progress: bool = True) -> dict:
@@ -248,14 +256,10 @@ def label_video(teacher, path: str | Path, root: str | Path, spec: LabelSpec = L
             report['frames'] += 1
             bar.update()
         clips.end()
-    except BaseException:  # interrupted or failed: the work folder is redone on the next run, so nothing queued matters
-        bar.close()
-        frames.close(wait=False)
-        sink.abort()
+    except BaseException:
+        _close_streams(bar, frames, sink, interrupted=True)
         raise
-    bar.close()
-    frames.close()
-    sink.close()
+    _close_streams(bar, frames, sink, interrupted=False)
     kept = sum(c['frames'] for c in clips.clips)
     report.update(kept=kept, short_runs=clips.short, clips={s: sum(c['split'] == s for c in clips.clips) for s, _, _ in ranges},
                   plan=clips.clips, seconds=round(time.perf_counter() - t0, 2), network_seconds=round(net, 2))
@@ -313,13 +317,9 @@ def label_images(teacher, folder: str | Path, root: str | Path, spec: LabelSpec 
             for k, x in (('fgr', fgr), ('pha', pha)): sink.put(write_image, Path(root) / 'imagematte' / split / k / f'{stem}_{f.stem}.png', x)
             report['kept'] += 1
     except BaseException:
-        bar.close()
-        images.close(wait=False)
-        sink.abort()
+        _close_streams(bar, images, sink, interrupted=True)
         raise
-    bar.close()
-    images.close()
-    sink.close()
+    _close_streams(bar, images, sink, interrupted=False)
     return report | {'seconds': round(time.perf_counter() - t0, 2), 'network_seconds': round(net, 2)}
 
 # %% ../nbs/34_pseudolabel.ipynb #86587a3a
