@@ -1,6 +1,13 @@
 """Shared pytest options: which nbdev test flags to force (`--flags slow`); and, for a run on several workers
 (`tools/test.sh` runs `-n 2`), the order and grouping that let the workers finish together."""
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # The slowest tests first (measured with --durations on the 2-core CI machine), so that no worker is left with a long one
 # at the end while the other idles. Everything else keeps its file order behind them.
@@ -16,8 +23,7 @@ SLOWEST_FIRST = (
 )
 
 # Tests that stay on one worker, in order (xdist groups): files whose tests share a module fixture that takes a minute to build
-# (a JupyterLab server, two DDP runs, a dataset tree), and the two docs builds, which both process the notebooks in the
-# repository's _proc/ folder and must not run at the same time.
+# (a JupyterLab server, two DDP runs, a dataset tree), and the docs tests, which share one build of the site (`docs_site`).
 GROUPS = {'test_docs.py': 'docs', 'test_browser.py::test_docs_pages_render': 'docs', 'test_browser.py': 'browser',
           'test_ddp.py': 'ddp', 'test_bad_inputs.py': 'bad_inputs'}
 
@@ -29,6 +35,17 @@ def pytest_addoption(parser):
 @pytest.fixture(scope='session')
 def forced_flags(request):
     return request.config.getoption('--flags').split()
+
+
+@pytest.fixture(scope='session')
+def docs_site(tmp_path_factory):
+    """(folder, seconds): the documentation site built once by the console script a user runs, `rvm-docs`, for the docs
+    tests and the browser's docs test (one 'docs' group, so one worker builds it)."""
+    dest, t0 = tmp_path_factory.mktemp('docs'), time.time()
+    r = subprocess.run([str(Path(sys.executable).parent / 'rvm-docs'), '--dest', str(dest), '--no-readme'], cwd=ROOT,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, f'rvm-docs failed:\n{(r.stdout + r.stderr)[-3000:]}'
+    return dest, time.time() - t0
 
 
 def _rank(nodeid: str) -> int:
