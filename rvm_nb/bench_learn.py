@@ -117,12 +117,17 @@ def learning_curve(label: str, cfg, eval_dir: str | Path, work_dir: str | Path, 
         add_row(target, load_matting_checkpoint(MattingNetwork(cfg.model_variant), last_epoch(cfg.checkpoint_dir, required=True)))
     return state['rows']
 
-def eval_subset(set_dir: str | Path, dest: str | Path, clips_per_dataset: int) -> Path:
-    "A copy of the first `clips_per_dataset` clips of each dataset of evaluation set `set_dir` in `dest` (a shorter benchmark)."
+def eval_subset(set_dir: str | Path, dest: str | Path, clips_per_dataset: int = 0, frames: int = 0) -> Path:
+    """A copy in `dest` of evaluation set `set_dir` cut short (a quicker benchmark): the first `clips_per_dataset` clips of
+    each dataset and the first `frames` frames of each clip (0: all)."""
     dest = Path(dest)
     shutil.rmtree(dest, ignore_errors=True)
     for ds in sorted(p for p in Path(set_dir).iterdir() if p.is_dir()):
-        for clip in sorted(p for p in ds.iterdir() if p.is_dir())[:clips_per_dataset]: shutil.copytree(clip, dest / ds.name / clip.name)
+        clips = sorted(p for p in ds.iterdir() if p.is_dir())
+        for clip in clips[:clips_per_dataset or len(clips)]:
+            for part in sorted(clip.iterdir()):  # com, fgr, pha, bgr: a frame folder each
+                (dest / ds.name / clip.name / part.name).mkdir(parents=True)
+                for f in sorted(part.iterdir())[:frames or None]: shutil.copy2(f, dest / ds.name / clip.name / part.name / f.name)
     return dest
 
 # %% ../nbs/95g_bench_learn.ipynb #2f7d2c19
@@ -174,15 +179,16 @@ def _ceiling(work: Path, eval_dir: Path) -> dict:
     return json.loads(path.read_text())
 
 def run_learn_benchmark(out_dir: str | Path | None = None, presets=('cpu_hour',), minutes: float | None = 60., steps: int | None = None,
-                        every: int = 200, eval_clips: int = 0, mobilenetv3: bool = False, fresh: bool = False, progress: bool = True) -> list:
+                        every: int = 200, eval_clips: int = 0, mobilenetv3: bool = False, fresh: bool = False, progress: bool = True,
+                        eval_frames: int = 0) -> list:
     """A `learning_curve` of the seed network from scratch for each of `presets` on the human set (and of MobileNetV3
     fine-tuned from RVM's published weights with `mobilenetv3`); `learn.csv` and `learn.png` are rewritten after every
     row, so a run in the background can be looked at any time. Runs again go on where the last one stopped."""
     out = bench_dir(out_dir)
-    work = out / 'learn' / (f'{eval_clips}-clips' if eval_clips else 'all-clips')
+    work = out / 'learn' / ((f'{eval_clips}-clips' if eval_clips else 'all-clips') + (f'-{eval_frames}-frames' if eval_frames else ''))
     if fresh: shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
-    eval_dir = eval_subset(human_eval_set(), work / 'eval', eval_clips) if eval_clips else human_eval_set()
+    eval_dir = eval_subset(human_eval_set(), work / 'eval', eval_clips, eval_frames) if eval_clips or eval_frames else human_eval_set()
     ceiling = _ceiling(work, eval_dir)
     curves = [(f'seed {p}', learn_config(p, learn_data_config(work / f'data_{p}.json', LEARN_PRESETS[p].segmentation))) for p in presets]
     if mobilenetv3:
@@ -207,7 +213,7 @@ def run_learn_benchmark(out_dir: str | Path | None = None, presets=('cpu_hour',)
 LEARN_ABOUT = "Learning curves: the seed network's training loss and held-out metrics on the human set, over an hour or more."
 
 def learn_main(argv=None):
-    "`python -m rvm_nb.bench learn [--preset NAME ...] [--minutes M | --steps N] [--every K] [--eval-clips N] [--mobilenetv3] [--fresh] [--out DIR]`."
+    "`python -m rvm_nb.bench learn [--preset NAME ...] [--minutes M | --steps N] [--every K] [--eval-clips N] [--eval-frames N] [--mobilenetv3] [--fresh] [--out DIR]`."
     ap = bench_parser('learn', LEARN_ABOUT)
     ap.add_argument('--preset', action='append', choices=list(LEARN_PRESETS),
                     help='a recipe (repeat for several curves): ' + '; '.join(f'{k}: {p.about}' for k, p in LEARN_PRESETS.items())
@@ -216,15 +222,19 @@ def learn_main(argv=None):
     ap.add_argument('--steps', type=int, default=None, help='training steps per curve (instead of, or with, --minutes)')
     ap.add_argument('--every', type=int, default=200, help='steps between evaluations (default 200)')
     ap.add_argument('--eval-clips', type=int, default=0, help='score only the first N clips of each dataset (default 0: all)')
+    ap.add_argument('--eval-frames', type=int, default=0, help='score only the first N frames of each clip (default 0: all)')
     ap.add_argument('--mobilenetv3', action='store_true', help="also the curve of MobileNetV3 fine-tuned from RVM's published weights")
     ap.add_argument('--fresh', action='store_true', help='start the curves again (default: go on where the last run stopped)')
     a = ap.parse_args(argv)
     positive(ap, a, 'every')
     if a.steps is not None: positive(ap, a, 'steps')
+    for flag in ('eval_clips', 'eval_frames'):
+        if getattr(a, flag) < 0: ap.error(f'--{flag.replace("_", "-")} must be >= 0 (0: all)')
     if a.minutes is not None and not a.minutes > 0: ap.error('--minutes must be > 0')
     minutes = a.minutes if a.minutes is not None else (None if a.steps else 60.)
     try:
-        return run_learn_benchmark(a.out, a.preset or ['cpu_hour'], minutes, a.steps, a.every, a.eval_clips, a.mobilenetv3, a.fresh)
+        return run_learn_benchmark(a.out, a.preset or ['cpu_hour'], minutes, a.steps, a.every, a.eval_clips, a.mobilenetv3, a.fresh,
+                                   eval_frames=a.eval_frames)
     except KeyboardInterrupt:
         print(f'python -m rvm_nb.bench learn: interrupted; the curves so far are in {bench_dir(a.out) / "learn.csv"}: '
               'run the same command again to go on', file=sys.stderr)

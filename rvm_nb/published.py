@@ -120,7 +120,8 @@ class GraphMatting:
         self.path = Path(path) if path else published_onnx()
         read_graph(self.path)
         opts = ort.SessionOptions()
-        if threads: opts.intra_op_num_threads = threads
+        # the process's thread budget (OMP_NUM_THREADS, torch.set_num_threads), not onnxruntime's own default of every core
+        opts.intra_op_num_threads = threads or torch.get_num_threads()
         self.session = ort.InferenceSession(str(self.path), opts, providers=providers or ['CPUExecutionProvider'])
         self.dtype = np.float16 if self.session.get_inputs()[0].type == 'tensor(float16)' else np.float32
 

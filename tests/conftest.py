@@ -1,23 +1,30 @@
 """Shared pytest options: which nbdev test flags to force (`--flags slow`); and, for a run on several workers
 (`tools/test.sh` runs `-n 2`), the order and grouping that let the workers finish together."""
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 
-# The slowest tests first (measured with --durations on the 2-core CI machine), so that no worker is left with a long one
-# at the end while the other idles. Everything else keeps its file order behind them.
+ROOT = Path(__file__).resolve().parents[1]
+
+# The slowest tests first, the groups of several slow tests (ddp, browser) before them (measured with --durations on the
+# 2-core CI machine), so that no worker is left with a long one at the end while the other idles. Everything else keeps
+# its file order behind them.
 SLOWEST_FIRST = (
-    'test_notebook[tutorial_own_footage.ipynb]', 'test_readme_stages.py::test_the_four_stages_through_papermill',
-    'test_notebook[21_train.ipynb]',
-    'test_notebook[23_memory.ipynb]', 'test_browser.py', 'test_docs.py', 'test_notebook[32_inference.ipynb]', 'test_ddp.py',
-    'test_readme_stages.py::test_the_four_stages_through_the_cli', 'test_card_command.py::test_card_command_talks',
-    'test_own_footage.py::test_ctrl_c', 'test_notebook[34_pseudolabel.ipynb]', 'test_learn.py',
-    'test_notebook[12_published.ipynb]', 'test_notebook[33_export.ipynb]', 'test_papermill.py::test_train_then_evaluate_the_run',
+    'test_ddp.py', 'test_browser.py::test_explore', 'test_notebook[21_train.ipynb]',
+    'test_readme_stages.py::test_the_four_stages_through_papermill', 'test_browser.py', 'test_docs.py',
+    'test_notebook[23_memory.ipynb]', 'test_notebook[tutorial_own_footage.ipynb]', 'test_notebook[34_pseudolabel.ipynb]',
+    'test_own_footage.py::test_ctrl_c', 'test_notebook[32_inference.ipynb]', 'test_notebook[12_published.ipynb]',
+    'test_card_command.py::test_card_command_talks', 'test_learn.py', 'test_readme_stages.py::test_the_four_stages_through_the_cli',
+    'test_own_footage.py::test_stage_4', 'test_notebook[33_export.ipynb]', 'test_papermill.py::test_train_then_evaluate_the_run',
     'test_papermill.py::test_published_weights_on_the_human_set', 'test_train_crash.py::test_sigkill',
     'test_notebook[95c_bench_train.ipynb]', 'test_notebook[31_evaluate.ipynb]', 'test_papermill.py::test_two_ranks_spawned',
 )
 
 # Tests that stay on one worker, in order (xdist groups): files whose tests share a module fixture that takes a minute to build
-# (a JupyterLab server, two DDP runs, a dataset tree), and the two docs builds, which both process the notebooks in the
-# repository's _proc/ folder and must not run at the same time.
+# (a JupyterLab server, two DDP runs, a dataset tree), and the docs tests, which share one build of the site (`docs_site`).
 GROUPS = {'test_docs.py': 'docs', 'test_browser.py::test_docs_pages_render': 'docs', 'test_browser.py': 'browser',
           'test_ddp.py': 'ddp', 'test_bad_inputs.py': 'bad_inputs'}
 
@@ -29,6 +36,17 @@ def pytest_addoption(parser):
 @pytest.fixture(scope='session')
 def forced_flags(request):
     return request.config.getoption('--flags').split()
+
+
+@pytest.fixture(scope='session')
+def docs_site(tmp_path_factory):
+    """(folder, seconds): the documentation site built once by the console script a user runs, `rvm-docs`, for the docs
+    tests and the browser's docs test (one 'docs' group, so one worker builds it)."""
+    dest, t0 = tmp_path_factory.mktemp('docs'), time.time()
+    r = subprocess.run([str(Path(sys.executable).parent / 'rvm-docs'), '--dest', str(dest), '--no-readme'], cwd=ROOT,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, f'rvm-docs failed:\n{(r.stdout + r.stderr)[-3000:]}'
+    return dest, time.time() - t0
 
 
 def _rank(nodeid: str) -> int:

@@ -86,12 +86,9 @@ def test_explore_app_redraws_what_the_user_changes(lab, notebook):
         assert result['steps'][1]['sawBusy'] and '2 weights side by side' in result['steps'][2]['status'], result['steps']
 
 
-def test_docs_pages_render_with_their_api(tmp_path):
+def test_docs_pages_render_with_their_api(docs_site):
     _require_tools()
-    import rvm_nb
-    dest = tmp_path / 'docs'
-    subprocess.run([str(Path(sys.executable).parent / 'rvm-docs'), '--dest', str(dest), '--no-readme'], cwd=ROOT, check=True,
-                   capture_output=True, timeout=300)
+    dest = docs_site[0]  # built by `rvm-docs` (tests/conftest.py), as the docs tests read it
     pages = sorted(p.name for p in dest.glob('*.html'))
     (SCREENS / 'docs').mkdir(parents=True, exist_ok=True)
     r = subprocess.run(['node', 'docs.mjs', '--dir', str(dest), '--pages', ','.join(pages), '--out', str(SCREENS / 'docs'), '--query', 'resume'],

@@ -23,12 +23,9 @@ def _module_notebooks():
     return out
 
 
-@pytest.fixture(scope='module')
-def site(tmp_path_factory):
-    dest = tmp_path_factory.mktemp('docs')
-    t0 = time.time()
-    subprocess.run([sys.executable, '-m', 'rvm_nb.docs', '--dest', str(dest), '--no-readme'], cwd=ROOT, check=True)
-    return dest, time.time() - t0
+@pytest.fixture
+def site(docs_site):
+    return docs_site
 
 
 def test_site_builds(site):

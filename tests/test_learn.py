@@ -13,8 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_learn_ctrl_c_then_the_same_command_goes_on(tmp_path):
-    cmd = [sys.executable, '-m', 'rvm_nb.bench', 'learn', '--steps', '4', '--every', '2', '--eval-clips', '1', '--out', str(tmp_path)]
-    curve = tmp_path / 'learn' / '1-clips' / 'seed_cpu_hour' / 'curve.json'
+    cmd = [sys.executable, '-m', 'rvm_nb.bench', 'learn', '--steps', '4', '--every', '2', '--eval-clips', '1', '--eval-frames', '6', '--out', str(tmp_path)]
+    curve = tmp_path / 'learn' / '1-clips-6-frames' / 'seed_cpu_hour' / 'curve.json'
     p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     end = time.monotonic() + 300
