@@ -9,16 +9,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# The slowest tests first, the groups of several slow tests (ddp, browser) before them (measured with --durations on the
-# 2-core CI machine), so that no worker is left with a long one at the end while the other idles. Everything else keeps
-# its file order behind them.
+# The slowest tests first (measured with --durations on the 2-core CI machine), so that no worker is left with a long one
+# at the end while the other idles. Everything else keeps its file order behind them.
 SLOWEST_FIRST = (
-    'test_ddp.py', 'test_browser.py::test_explore', 'test_notebook[21_train.ipynb]',
-    'test_readme_stages.py::test_the_four_stages_through_papermill', 'test_browser.py', 'test_docs.py',
-    'test_notebook[23_memory.ipynb]', 'test_notebook[tutorial_own_footage.ipynb]', 'test_notebook[34_pseudolabel.ipynb]',
-    'test_own_footage.py::test_ctrl_c', 'test_notebook[32_inference.ipynb]', 'test_notebook[12_published.ipynb]',
-    'test_card_command.py::test_card_command_talks', 'test_learn.py', 'test_readme_stages.py::test_the_four_stages_through_the_cli',
-    'test_own_footage.py::test_stage_4', 'test_notebook[33_export.ipynb]', 'test_papermill.py::test_train_then_evaluate_the_run',
+    'test_notebook[tutorial_own_footage.ipynb]', 'test_readme_stages.py::test_the_four_stages_through_papermill',
+    'test_notebook[21_train.ipynb]',
+    'test_notebook[23_memory.ipynb]', 'test_browser.py', 'test_docs.py', 'test_notebook[32_inference.ipynb]', 'test_ddp.py',
+    'test_readme_stages.py::test_the_four_stages_through_the_cli', 'test_card_command.py::test_card_command_talks',
+    'test_own_footage.py::test_ctrl_c', 'test_notebook[34_pseudolabel.ipynb]', 'test_learn.py',
+    'test_notebook[12_published.ipynb]', 'test_notebook[33_export.ipynb]', 'test_papermill.py::test_train_then_evaluate_the_run',
     'test_papermill.py::test_published_weights_on_the_human_set', 'test_train_crash.py::test_sigkill',
     'test_notebook[95c_bench_train.ipynb]', 'test_notebook[31_evaluate.ipynb]', 'test_papermill.py::test_two_ranks_spawned',
 )
