@@ -5,6 +5,7 @@
 # %% ../nbs/95c_bench_train.ipynb #c8e0b86b
 from __future__ import annotations
 
+import dataclasses
 import math
 import multiprocessing as mp
 import resource
@@ -29,13 +30,12 @@ TRAIN_COLUMNS = ['device', 'variant', 'stage', 'size_lr', 'T_lr', 'size_hr', 'T_
 
 def reduced_stage(stage: int, variant: str, device: str = 'cpu', scale: int = 2, data_config: str | None = None, **overrides):
     """Stage `stage`'s preset with `variant`, sizes divided (`resolution_lr / scale`, `resolution_hr / (2 scale)`, T /
-    5), quiet, from scratch."""
+    5), quiet, from scratch (`train_case` points its folders at a temporary one)."""
     base = stage_config(stage)
-    tmp = tempfile.mkdtemp(prefix='rvm_nb_bench_')
     return stage_config(stage, model_variant=variant, checkpoint=None, device=device, sample_data=data_config is None,
                         data_config=data_config, resolution_lr=base.resolution_lr // scale, resolution_hr=base.resolution_hr // (2 * scale),
                         seq_length_lr=max(2, base.seq_length_lr // 5), seq_length_hr=max(2, base.seq_length_hr // 5), num_workers=0,
-                        disable_validation=True, disable_progress_bar=True, checkpoint_dir=tmp, log_dir=tmp, **overrides)
+                        disable_validation=True, disable_progress_bar=True, **overrides)
 
 def _peak_memory_mib(device: torch.device) -> float:
     if device.type == 'cuda': return torch.cuda.max_memory_allocated(device) / 2**20
@@ -47,6 +47,10 @@ def _peak_memory_mib(device: torch.device) -> float:
 def train_case(cfg, iters: int = 3, warmup: int = 1, threads: int | None = None) -> dict:
     "Time `iters` training iterations of `cfg` after `warmup` (in this process); one benchmark row."
     if threads: torch.set_num_threads(threads)
+    with tempfile.TemporaryDirectory(prefix='rvm_nb_bench_') as tmp:  # whatever the trainer writes is not kept
+        return _timed_iterations(dataclasses.replace(cfg, checkpoint_dir=tmp, log_dir=tmp), iters, warmup)
+
+def _timed_iterations(cfg, iters: int, warmup: int) -> dict:
     device = resolve_device(cfg.device)
     trainer = make_trainer(cfg, device)
     B, T = cfg.batch_size_per_gpu, cfg.seq_length_lr

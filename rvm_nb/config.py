@@ -14,10 +14,12 @@ import inspect
 import io
 import json
 import math
+import multiprocessing.util
 import os
 import platform
 import random
 import re
+import shutil
 import sys
 import tempfile
 import tokenize
@@ -29,10 +31,10 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['STAGES', 'MODEL_VARIANTS', 'CHOICES', 'MIN_RESOLUTION', 'USER_ERRORS', 'project_root', 'runs_dir', 'atomic_write',
-           'save_json', 'atomic_torch_save', 'build_once', 'seed_everything', 'environment_report', 'resolve_device',
-           'merge_config', 'TrainConfig', 'config_problems', 'chosen', 'validate_train_config', 'stage_config',
-           'field_docs', 'train_arg_parser', 'parse_train_args', 'error_line', 'one_line_errors']
+__all__ = ['STAGES', 'MODEL_VARIANTS', 'CHOICES', 'MIN_RESOLUTION', 'USER_ERRORS', 'project_root', 'runs_dir', 'scratch_dir',
+           'atomic_write', 'save_json', 'atomic_torch_save', 'build_once', 'seed_everything', 'environment_report',
+           'resolve_device', 'merge_config', 'TrainConfig', 'config_problems', 'chosen', 'validate_train_config',
+           'stage_config', 'field_docs', 'train_arg_parser', 'parse_train_args', 'error_line', 'one_line_errors']
 
 # %% ../nbs/00_config.ipynb #999f3485
 def project_root() -> Path:
@@ -46,6 +48,38 @@ def project_root() -> Path:
 def runs_dir() -> Path:
     "The folder that receives every output: `runs/` under the project (override with `RVM_NB_RUNS`)."
     return Path(os.environ.get('RVM_NB_RUNS') or project_root() / 'runs')
+
+# %% ../nbs/00_config.ipynb #ba2115f4
+_SCRATCH_PREFIX = 'rvm_nb_scratch_'
+_scratch_roots: dict[int, Path] = {}  # pid -> that process's root (a forked child gets its own)
+
+def _pid_alive(pid: int) -> bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True  # someone else's process
+    return True
+
+def _remove_dead_scratch(parent: Path) -> None:
+    "Roots whose process is gone (killed before it could remove its own)."
+    for root in parent.glob(f'{_SCRATCH_PREFIX}*'):
+        pid = root.name[len(_SCRATCH_PREFIX):].split('_')[0]
+        if pid.isdigit() and not _pid_alive(int(pid)): shutil.rmtree(root, ignore_errors=True)
+
+def _remove_own_scratch(root: Path, pid: int, getpid=os.getpid, rmtree=shutil.rmtree) -> None:
+    # the functions are bound now: at exit, the namespace of a notebook that defined this may already be cleared
+    if getpid() == pid: rmtree(root, ignore_errors=True)
+
+def scratch_dir(prefix: str = '') -> Path:
+    """A new empty folder that lives as long as this process: it is removed when the process exits, and after a kill by
+    the next process that calls this."""
+    pid = os.getpid()
+    if pid not in _scratch_roots:
+        _remove_dead_scratch(Path(tempfile.gettempdir()))
+        root = Path(tempfile.mkdtemp(prefix=f'{_SCRATCH_PREFIX}{pid}_'))
+        # multiprocessing runs its finalizers at the exit of the main process (atexit) and of its workers (which skip atexit)
+        multiprocessing.util.Finalize(None, _remove_own_scratch, args=(root, pid), exitpriority=0)
+        _scratch_roots[pid] = root
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=_scratch_roots[pid]))
 
 # %% ../nbs/00_config.ipynb #3162ba09
 def atomic_write(path: str | Path, write_fn: typing.Callable[[typing.BinaryIO], None]) -> Path:

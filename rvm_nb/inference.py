@@ -188,7 +188,9 @@ class BackgroundSink:
                 except BaseException as e: self.error = e
 
     def put(self, *args):
-        if self.error is not None: raise self.error
+        if self.error is not None:
+            self.aborted = True  # the sink has failed: its thread ends instead of waiting for a close that may not come
+            raise self.error
         self.queue.put(args)
 
     def close(self):

@@ -1,7 +1,10 @@
 """Shared pytest options: which nbdev test flags to force (`--flags slow`); and, for a run on several workers
 (`tools/test.sh` runs `-n 2`), the order and grouping that let the workers finish together."""
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -63,9 +66,17 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_configure(config):
+    # every temporary file of this process and of what it starts (kernels, DDP ranks, the browser) goes into one folder
+    # that is removed at the end: a test run would otherwise leave gigabytes in /tmp
+    config._rvm_nb_tmp = tempfile.mkdtemp(prefix='rvm_nb_tests_')
+    os.environ['TMPDIR'] = tempfile.tempdir = config._rvm_nb_tmp
     # pytest 9.2 renamed the node-id attribute that pytest-xdist 3.8 writes the groups into: xdist then drops the
     # groups silently, builds the shared fixtures twice and runs the two docs builds at once; say so instead
     version = tuple(int(part) for part in pytest.__version__.split('.')[:2])
     if config.getoption('dist', 'no') == 'loadgroup' and version >= (9, 2):
         raise pytest.UsageError(f'pytest {pytest.__version__} loses the xdist test groups; '
                                 'install the pinned pytest<9.2 (bash tools/install.sh)')
+
+
+def pytest_unconfigure(config):
+    if hasattr(config, '_rvm_nb_tmp'): shutil.rmtree(config._rvm_nb_tmp, ignore_errors=True)
