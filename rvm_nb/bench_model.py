@@ -29,8 +29,9 @@ from .unireplknet import randomize_bn_stats, set_fast_inference
 
 # %% auto #0
 __all__ = ['SETTINGS', 'MODEL_COLUMNS', 'MODEL_ABOUT', 'Case', 'model_cases', 'timed_peak', 'machine_peaks', 'add_peak_fractions',
-           'dense_macs', 'bench_model', 'latency_ratios', 'lkm_network', 'lkm_cases', 'lkm_max_difference', 'lkm_table',
-           'profile_table', 'benchmark_cases', 'run_model_benchmark', 'run_lkm_comparison', 'model_main']
+           'dense_macs', 'bench_model', 'latency_ratios', 'lkm_problem', 'lkm_network', 'lkm_cases',
+           'lkm_max_difference', 'lkm_table', 'profile_table', 'benchmark_cases', 'run_model_benchmark',
+           'run_lkm_comparison', 'model_main']
 
 # %% ../nbs/95a_bench_model.ipynb #19bbd189
 @dataclass
@@ -181,14 +182,19 @@ def _install_standins():
         for a in attrs: setattr(mod, a, torch.hub.load_state_dict_from_url if a == 'load_state_dict_from_url' else None)
         sys.modules[name] = mod
 
+def lkm_problem(checkout: str | Path) -> str | None:
+    "Why LKM's network cannot be built from `checkout` here (not a checkout; pytorch_wavelets missing or broken), or None."
+    if not (Path(checkout).expanduser() / 'model' / 'model_upsample.py').is_file():
+        return f'--lkm {checkout}: not a checkout of LKM (github.com/lvhonglong/LKM): no model/model_upsample.py'
+    try: importlib.import_module('pytorch_wavelets')  # it imports pkg_resources, which setuptools 81 removed
+    except ImportError as e: return f"--lkm: LKM's decoder needs pytorch_wavelets ({e}): pip install pytorch_wavelets 'setuptools<81'"
+    return None
+
 def lkm_network(checkout: str | Path, state_dict: dict | None = None) -> torch.nn.Module:
     """LKM's `MattingNetwork('unireplknet', deploy=True)` from a checkout of its code, in eval mode, with `state_dict`
     (our deploy form's: the same keys) loaded strictly."""
+    if why := lkm_problem(checkout): raise RuntimeError(why)
     root = Path(checkout).expanduser()
-    if not (root / 'model' / 'model_upsample.py').is_file():
-        raise FileNotFoundError(f'--lkm {checkout}: not a checkout of LKM (github.com/lvhonglong/LKM): no model/model_upsample.py')
-    if importlib.util.find_spec('pytorch_wavelets') is None:
-        raise ModuleNotFoundError("--lkm: LKM's decoder needs pytorch_wavelets (pip install pytorch_wavelets 'setuptools<81')")
     _install_standins()
     for name in [n for n in sys.modules if n == 'model' or n.startswith('model.')]: del sys.modules[name]  # another checkout's
     sys.path.insert(0, str(root))
@@ -315,8 +321,7 @@ def model_main(argv=None):
     a = ap.parse_args(argv)
     positive(ap, a, 'iters')
     if a.lkm_only and not a.lkm: ap.error('--lkm-only needs --lkm PATH')
-    if a.lkm and not (Path(a.lkm).expanduser() / 'model' / 'model_upsample.py').is_file():
-        ap.error(f'--lkm {a.lkm}: not a checkout of LKM (github.com/lvhonglong/LKM): no model/model_upsample.py')
+    if a.lkm and (why := lkm_problem(a.lkm)): ap.error(why)  # before any timing, as one line
     rows = [] if a.lkm_only else run_model_benchmark(a.out, a.iters, a.warmup, a.compiled, not a.no_profile, a.threads)
     if a.lkm: rows += run_lkm_comparison(a.lkm, a.out, a.iters, a.warmup, a.threads)
     return rows
